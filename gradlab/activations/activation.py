@@ -1,0 +1,234 @@
+"""The :class:`Activation` object: one symbolic definition, its analysis and its compiled kernels."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from gradlab._validate import check_choice, check_finite, suggest
+from gradlab.activations.analysis import Kink, find_kinks, one_sided, piecewise_form, smoothness_class
+from gradlab.activations.builtins import BUILTINS
+from gradlab.activations.parser import ExpressionError, parse_expression
+from gradlab.kernels.codegen import kernel_module
+
+__all__ = ["KINK_CONVENTIONS", "Activation", "activation", "activations", "x"]
+
+#: The variable every activation is a function of.
+x = sp.Symbol("x", real=True)
+
+#: How f' is valued exactly at a kink of f'.
+KINK_CONVENTIONS = {
+    "autograd": "the derivative of the piece active at the point, as PyTorch autograd (ReLU'(0) = 0)",
+    "left": "the left limit f'(x0-)",
+    "right": "the right limit f'(x0+)",
+    "midpoint": "the mean of the one-sided limits",
+}
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
+
+
+class Activation:
+    """An activation function f(x) with exact derivatives, analysis and Numba kernels.
+
+    Build one with :func:`activation`.  ``expr``/``dexpr``/``d2expr`` are sympy expressions in
+    :data:`x`; ``f``, ``df``, ``d2f`` evaluate them on float64 arrays (any shape, returned in the
+    same shape), compiled on first use and cached on disk.  ``kink`` selects the value of f' exactly
+    at a jump of f' (see :data:`KINK_CONVENTIONS`).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        expr: sp.Expr,
+        params: Mapping[str, float] | None = None,
+        *,
+        kink: str = "autograd",
+        defaults: Mapping[str, float] | None = None,
+    ):
+        self.name = name
+        self.params: dict[str, float] = dict(params or {})
+        self.kink = check_choice("kink", kink, KINK_CONVENTIONS)
+        self._defaults = dict(defaults or {})
+        self.expr: sp.Expr = piecewise_form(expr)
+        if self.expr.free_symbols - {x}:
+            names = ", ".join(sorted(map(str, self.expr.free_symbols - {x})))
+            raise ExpressionError(f"activation {name!r} has unbound symbols: {names}")
+
+    # --- symbolic ----------------------------------------------------------------------------
+    @cached_property
+    def dexpr(self) -> sp.Expr:
+        """f'(x) as a sympy expression (piece conditions as autograd would take them)."""
+        return sp.piecewise_fold(sp.diff(self.expr, x))
+
+    @cached_property
+    def d2expr(self) -> sp.Expr:
+        """f''(x) as a sympy expression (zero-width delta terms at jumps are not included)."""
+        return sp.piecewise_fold(sp.diff(self.dexpr, x))
+
+    def kinks(self) -> tuple[Kink, ...]:
+        """Every point where f or f' jumps, with exact one-sided limits; sorted by location."""
+        return self._kinks
+
+    @cached_property
+    def _kinks(self) -> tuple[Kink, ...]:
+        return find_kinks(self.expr, self.dexpr, x)
+
+    def kinks_frame(self) -> pd.DataFrame:
+        """:meth:`kinks` as a DataFrame, one row per kink (floats)."""
+        cols = ["x", "jump_f", "jump_df", "f_left", "f_right", "df_left", "df_right"]
+        return pd.DataFrame([k.as_dict() for k in self._kinks], columns=cols)
+
+    def one_sided_derivative(self, at: float = 0.0) -> tuple[sp.Expr, sp.Expr]:
+        """Exact (f'(at-), f'(at+))."""
+        x0 = sp.Rational(repr(check_finite("at", at)))
+        return (
+            one_sided(self.dexpr, x, x0, "-", sp.Rational(1, 2**30)),
+            one_sided(self.dexpr, x, x0, "+", sp.Rational(1, 2**30)),
+        )
+
+    @cached_property
+    def gsd_exact(self) -> sp.Expr:
+        """Gradient step discontinuity |f'(0+) - f'(0-)| as an exact sympy number."""
+        left, right = self.one_sided_derivative(0.0)
+        return sp.simplify(sp.Abs(right - left))
+
+    @property
+    def gsd(self) -> float:
+        """Gradient step discontinuity |f'(0+) - f'(0-)| (relu_gelu(i): 1 - i)."""
+        return float(self.gsd_exact)
+
+    @cached_property
+    def smoothness(self) -> str:
+        """'Cinf', 'C1', 'C0', or 'C-1' when f itself jumps."""
+        return smoothness_class(self.expr, x)
+
+    def latex(self) -> str:
+        """LaTeX of f(x)."""
+        return sp.latex(self.expr)
+
+    # --- numeric -----------------------------------------------------------------------------
+    @cached_property
+    def _dexpr_numeric(self) -> sp.Expr:
+        """f' with the kink convention applied exactly at each jump of f'."""
+        if self.kink == "autograd":
+            return self.dexpr
+        overrides = []
+        for k in self._kinks:
+            if k.jump_df == 0:
+                continue
+            value = {"left": k.df_left, "right": k.df_right, "midpoint": (k.df_left + k.df_right) / 2}
+            overrides.append((value[self.kink], sp.Eq(x, k.x)))
+        return sp.Piecewise(*overrides, (self.dexpr, True)) if overrides else self.dexpr
+
+    @property
+    def kernels(self) -> ModuleType:
+        """The compiled module: scalar cores ``f1, df1, d2f1`` and array loops ``f, df, d2f``."""
+        return self._kernels
+
+    @cached_property
+    def _kernels(self) -> ModuleType:
+        return kernel_module(repr(self), self.expr, self._dexpr_numeric, self.d2expr)
+
+    def _evaluate(self, kernel, values) -> np.ndarray:
+        arr = np.asarray(values, dtype=np.float64)
+        flat = np.ascontiguousarray(arr).ravel()
+        out = np.empty_like(flat)
+        kernel(flat, out)
+        return out.reshape(arr.shape) if arr.ndim else out[0]
+
+    def f(self, values) -> np.ndarray:
+        """f at ``values`` (array-like, float64), same shape."""
+        return self._evaluate(self._kernels.f, values)
+
+    def df(self, values) -> np.ndarray:
+        """f' at ``values`` with the kink convention, same shape."""
+        return self._evaluate(self._kernels.df, values)
+
+    def d2f(self, values) -> np.ndarray:
+        """f'' at ``values`` (away from kinks), same shape."""
+        return self._evaluate(self._kernels.d2f, values)
+
+    # --- identity ----------------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """Short name for legends: parameters that differ from the defaults, e.g. 'relu_gelu(i=0.25)'."""
+        shown = {k: v for k, v in self.params.items() if self._defaults.get(k) != v}
+        if not shown:
+            return self.name
+        return f"{self.name}({', '.join(f'{k}={v:g}' for k, v in shown.items())})"
+
+    def _key(self) -> tuple:
+        return (self.name, tuple(sorted(self.params.items())), self.kink, sp.srepr(self.expr))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Activation) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        args = "".join(f", {k}={v:g}" for k, v in self.params.items())
+        return f"Activation({self.name!r}{args}, kink={self.kink!r})"
+
+
+def activation(spec: str | Activation, *, name: str | None = None, kink: str = "autograd", **params: float) -> Activation:
+    """An activation by built-in name (``'relu_gelu', i=0.5``) or by expression (``'x*tanh(x)'``).
+
+    Expression strings may use ``x``, the names passed as keyword parameters, numbers, ``pi``,
+    ``e`` and the functions listed in :data:`gradlab.activations.parser.FUNCTIONS`; nothing in them
+    is ever executed.  Parameters are validated against each built-in's allowed range.
+    """
+    if isinstance(spec, Activation):
+        if params or name:
+            raise TypeError("parameters cannot be given with an Activation object; build a new one")
+        return spec if kink == spec.kink else Activation(spec.name, spec.expr, spec.params, kink=kink, defaults=spec._defaults)
+    if not isinstance(spec, str):
+        raise TypeError(f"activation must be a built-in name, an expression string or an Activation, got {spec!r}")
+    key = spec.strip()
+    if key in BUILTINS:
+        family = BUILTINS[key]
+        allowed = {p.name: p for p in family.params}
+        unknown = set(params) - set(allowed)
+        if unknown:
+            bad = sorted(unknown)[0]
+            raise ValueError(
+                f"activation {key!r} has no parameter {bad!r}{suggest(bad, allowed)}; "
+                f"its parameters are: {', '.join(allowed) or 'none'}"
+            )
+        values = {p.name: p.check(params.get(p.name, p.default), key) for p in family.params}
+        exact = {k: sp.Rational(repr(v)) for k, v in values.items()}
+        defaults = {p.name: p.default for p in family.params}
+        return Activation(name or key, family.build(x, **exact), values, kink=kink, defaults=defaults)
+    if _IDENT.match(key) and key != "x":
+        raise ValueError(
+            f"activation must be a built-in name or an expression in x; unknown name {key!r}"
+            f"{suggest(key, BUILTINS)} (built-ins: {', '.join(BUILTINS)})"
+        )
+    for p in params:
+        if not _IDENT.match(p) or p.startswith("_") or p == "x":
+            raise ValueError(f"parameter name {p!r} is not allowed (use a plain identifier other than x)")
+    values = {k: check_finite(k, v) for k, v in params.items()}
+    symbols = {k: sp.Symbol(k, real=True) for k in values}
+    expr = parse_expression(key, x, symbols)
+    expr = expr.subs({symbols[k]: sp.Rational(repr(v)) for k, v in values.items()})
+    return Activation(name or key, expr, values, kink=kink, defaults=values)
+
+
+def activations() -> pd.DataFrame:
+    """The built-ins: one row per family with its formula and parameters (defaults and ranges)."""
+    rows = []
+    for b in BUILTINS.values():
+        rows.append(
+            {
+                "name": b.name,
+                "formula": b.doc,
+                "parameters": ", ".join(f"{p.name}={p.default:g}" for p in b.params),
+                "allowed": ", ".join(f"{p.name} in {p.allowed}" for p in b.params),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,140 @@
+"""The built-in activations: symbolic definitions, parameters, defaults and allowed ranges.
+
+Piece conditions are written the way PyTorch's kernels test them, so that differentiating the
+active piece at a kink reproduces autograd's choice (ReLU'(0) = 0, LeakyReLU'(0) = alpha,
+ReLU6'(0) = ReLU6'(6) = 0, Hardswish'(-3) = -1/2, ELU'(0) = alpha).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+
+from gradlab._validate import check_interval
+
+__all__ = ["BUILTINS", "Builtin", "Param"]
+
+SQRT2 = sp.sqrt(2)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A numeric parameter: default and the interval it must lie in."""
+
+    name: str
+    default: float
+    lo: float
+    hi: float
+    closed: tuple[bool, bool] = (True, True)
+    doc: str = ""
+
+    def check(self, value: object, owner: str) -> float:
+        return check_interval(f"{owner}: {self.name}", value, self.lo, self.hi, closed=self.closed)
+
+    @property
+    def allowed(self) -> str:
+        lb = "[" if self.closed[0] else "("
+        rb = "]" if self.closed[1] else ")"
+        return f"{lb}{self.lo:g}, {self.hi:g}{rb}"
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A named family of activations: ``build(x, **params)`` gives f as a sympy expression."""
+
+    name: str
+    params: tuple[Param, ...]
+    build: Callable[..., sp.Expr]
+    doc: str
+
+
+def _relu(x, alpha):
+    return sp.Piecewise((x, x > 0), (alpha * x, True))
+
+
+def _gelu(x, s):
+    return x * (1 + sp.erf(s * x / SQRT2)) / 2
+
+
+def _sigmoid(z):
+    return 1 / (1 + sp.exp(-z))
+
+
+def _silu(x, beta):
+    return x * _sigmoid(beta * x)
+
+
+def _clipped(x, lam):
+    return sp.Piecewise((0, x <= 0), (x, x < lam), (lam, True))
+
+
+_INF = float("inf")
+_ALPHA = Param("alpha", 0.0, 0.0, 1.0, doc="slope for x <= 0 (leaky ReLU)")
+_I = Param("i", 0.5, 0.0, 1.0, doc="interpolation weight: 0 is ReLU, 1 the smooth activation")
+_S = Param("s", 1.0, 0.0, _INF, (False, False), doc="GELU input scaling: x * Phi(s x)")
+_BETA = Param("beta", 1.0, 0.0, _INF, (False, False), doc="SiLU/softplus sharpness")
+_LAM = Param("lam", 1.0, 0.0, _INF, (False, False), doc="clipping threshold lambda")
+
+_LIST = [
+    Builtin("relu", (_ALPHA,), _relu, "x for x > 0, alpha x otherwise"),
+    Builtin(
+        "leaky_relu",
+        (Param("alpha", 0.01, 0.0, 1.0, doc="slope for x <= 0"),),
+        _relu,
+        "x for x > 0, alpha x otherwise (alpha = 0.01)",
+    ),
+    Builtin("gelu", (_S,), _gelu, "x Phi(s x) = x/2 (1 + erf(s x / sqrt 2))"),
+    Builtin(
+        "gelu_tanh",
+        (),
+        lambda x: x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational("0.044715") * x**3))),
+        "x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the hardware approximation of GELU",
+    ),
+    Builtin("silu", (_BETA,), _silu, "x sigmoid(beta x)"),
+    Builtin(
+        "relu_gelu",
+        (_I, _S, _ALPHA),
+        lambda x, i, s, alpha: (1 - i) * _relu(x, alpha) + i * _gelu(x, s),
+        "(1 - i) relu_alpha(x) + i gelu_s(x), the paper's interpolant",
+    ),
+    Builtin(
+        "relu_silu",
+        (_I, _ALPHA),
+        lambda x, i, alpha: (1 - i) * _relu(x, alpha) + i * _silu(x, 1),
+        "(1 - i) relu_alpha(x) + i silu(x), the paper's interpolant",
+    ),
+    Builtin("relu6", (), lambda x: _clipped(x, 6), "min(max(x, 0), 6)"),
+    Builtin("clipped_relu", (_LAM,), _clipped, "min(max(x, 0), lam): saturates at lam (ProAct)"),
+    Builtin(
+        "bounded_relu",
+        (_LAM,),
+        lambda x, lam: sp.Piecewise((0, x <= 0), (x, x <= lam), (0, True)),
+        "x on (0, lam], 0 elsewhere: falls to zero above lam (ProAct's hard bound)",
+    ),
+    Builtin(
+        "smooth_bounded_relu",
+        (_LAM, Param("k", 10.0, 0.0, _INF, (False, False), doc="sharpness of the bound")),
+        lambda x, lam, k: sp.Piecewise((0, x <= 0), (x * _sigmoid(k * (lam - x)), True)),
+        "x sigmoid(k (lam - x)) for x > 0, 0 otherwise (ProAct's smooth bound)",
+    ),
+    Builtin(
+        "elu",
+        (Param("alpha", 1.0, 0.0, _INF, (False, False), doc="saturation value -alpha"),),
+        lambda x, alpha: sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True)),
+        "x for x > 0, alpha (exp(x) - 1) otherwise",
+    ),
+    Builtin("softplus", (_BETA,), lambda x, beta: sp.log(1 + sp.exp(beta * x)) / beta, "log(1 + exp(beta x)) / beta"),
+    Builtin("mish", (), lambda x: x * sp.tanh(sp.log(1 + sp.exp(x))), "x tanh(softplus(x))"),
+    Builtin("tanh", (), sp.tanh, "tanh(x)"),
+    Builtin("sigmoid", (), _sigmoid, "1 / (1 + exp(-x))"),
+    Builtin(
+        "hardswish",
+        (),
+        lambda x: sp.Piecewise((0, x < -3), (x * (x + 3) / 6, x <= 3), (x, True)),
+        "x relu6(x + 3) / 6",
+    ),
+]
+
+#: Built-in activation families by name.
+BUILTINS: dict[str, Builtin] = {b.name: b for b in _LIST}

@@ -1,0 +1,168 @@
+"""Safe parsing of user expressions into sympy.
+
+The text is parsed by Python's :mod:`ast` (which only builds a tree; it never runs anything) and the
+tree is walked against a whitelist: numbers, the variable ``x``, declared parameter names, the
+constants ``pi`` and ``e``, the operators ``+ - * / **``, comparisons inside ``where`` and calls of
+the functions in :data:`FUNCTIONS`.  Everything else (attribute access, subscripts, lambdas,
+keywords, strings, dunder names...) is refused.  sympy's ``sympify``/``parse_expr`` are never
+given user text because they ``eval`` it.
+"""
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+
+import sympy as sp
+
+from gradlab._validate import suggest
+
+__all__ = ["FUNCTIONS", "ExpressionError", "parse_expression"]
+
+MAX_LENGTH = 2000
+MAX_NODES = 500
+MAX_NUMERIC_EXPONENT = 64
+
+
+class ExpressionError(ValueError):
+    """A user expression that is not in the allowed language."""
+
+
+def _sigmoid(z: sp.Expr) -> sp.Expr:
+    return 1 / (1 + sp.exp(-z))
+
+
+def _Phi(z: sp.Expr) -> sp.Expr:
+    return (1 + sp.erf(z / sp.sqrt(2))) / 2
+
+
+def _phi(z: sp.Expr) -> sp.Expr:
+    return sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi)
+
+
+def _relu(z: sp.Expr) -> sp.Expr:
+    return sp.Piecewise((z, z > 0), (0, True))
+
+
+def _where(cond: sp.Basic, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    return sp.Piecewise((a, cond), (b, True))
+
+
+#: Functions a user expression may call, with their arities.
+FUNCTIONS: dict[str, tuple[Callable[..., sp.Basic], int]] = {
+    "exp": (sp.exp, 1),
+    "log": (sp.log, 1),
+    "sqrt": (sp.sqrt, 1),
+    "sin": (sp.sin, 1),
+    "cos": (sp.cos, 1),
+    "tan": (sp.tan, 1),
+    "sinh": (sp.sinh, 1),
+    "cosh": (sp.cosh, 1),
+    "tanh": (sp.tanh, 1),
+    "atan": (sp.atan, 1),
+    "asinh": (sp.asinh, 1),
+    "erf": (sp.erf, 1),
+    "erfc": (sp.erfc, 1),
+    "abs": (sp.Abs, 1),
+    "sign": (sp.sign, 1),
+    "heaviside": (sp.Heaviside, 1),
+    "max": (sp.Max, 2),
+    "min": (sp.Min, 2),
+    "sigmoid": (_sigmoid, 1),
+    "Phi": (_Phi, 1),
+    "phi": (_phi, 1),
+    "relu": (_relu, 1),
+    "where": (_where, 3),
+}
+
+_CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
+_BINOPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+_COMPARE = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge}
+
+
+def parse_expression(
+    text: str, x: sp.Symbol, params: Mapping[str, sp.Symbol] | None = None
+) -> sp.Expr:
+    """Parse ``text`` into a sympy expression of ``x`` (and the symbols in ``params``).
+
+    Raises :class:`ExpressionError` naming the offending part for anything outside the whitelist.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"expression must be a string, got {text!r}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression is {len(text)} characters long; at most {MAX_LENGTH} allowed")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"expression {text!r} is not valid syntax: {exc.msg}") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise ExpressionError(f"expression {text!r} is too large (more than {MAX_NODES} nodes)")
+    names: dict[str, sp.Basic] = {**_CONSTANTS, **(params or {}), "x": x}
+    result = _Builder(text, names).visit(tree.body)
+    if not isinstance(result, sp.Expr):
+        raise ExpressionError(f"expression {text!r} must be a number-valued formula, not a condition")
+    return result
+
+
+class _Builder:
+    def __init__(self, text: str, names: Mapping[str, sp.Basic]):
+        self.text = text
+        self.names = names
+
+    def refuse(self, what: str) -> ExpressionError:
+        return ExpressionError(
+            f"expression {self.text!r}: {what} is not allowed; use numbers, x, "
+            f"{', '.join(n for n in self.names if n != 'x')}, + - * / ** and the functions "
+            f"{', '.join(FUNCTIONS)}"
+        )
+
+    def visit(self, node: ast.AST) -> sp.Basic:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise self.refuse(f"the constant {node.value!r}")
+            # Decimal-exact: '0.1' becomes 1/10, so symbolic analysis stays exact.
+            return sp.Rational(repr(node.value)) if isinstance(node.value, float) else sp.Integer(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in self.names:
+                raise self.refuse(f"the name {node.id!r}{suggest(node.id, self.names)}")
+            return self.names[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.visit(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp):
+            left, right = self.visit(node.left), self.visit(node.right)
+            if isinstance(node.op, ast.Pow):
+                # A numeric exponent such as 9**9**9 would make sympy build a gigantic integer.
+                if right.is_number and abs(float(right)) > MAX_NUMERIC_EXPONENT:
+                    raise self.refuse(f"a numeric exponent above {MAX_NUMERIC_EXPONENT} in magnitude")
+                return left**right
+            if type(node.op) in _BINOPS:
+                return _BINOPS[type(node.op)](left, right)
+            raise self.refuse(f"the operator {type(node.op).__name__}")
+        if isinstance(node, ast.Compare):
+            if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
+                raise self.refuse("a comparison other than a single <, <=, > or >=")
+            return _COMPARE[type(node.ops[0])](self.visit(node.left), self.visit(node.comparators[0]))
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                raise self.refuse("calling anything but a named function")
+            name = node.func.id
+            if name not in FUNCTIONS:
+                raise self.refuse(f"the function {name!r}{suggest(name, FUNCTIONS)}")
+            if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+                raise self.refuse(f"keyword or starred arguments in {name}()")
+            func, arity = FUNCTIONS[name]
+            if len(node.args) != arity:
+                raise self.refuse(f"{name}() with {len(node.args)} arguments (it takes {arity})")
+            args = [self.visit(a) for a in node.args]
+            if name == "where":
+                if not isinstance(args[0], sp.core.relational.Relational):
+                    raise self.refuse("where() whose first argument is not a comparison")
+            elif any(isinstance(a, sp.core.relational.Relational) for a in args):
+                raise self.refuse(f"a comparison as an argument of {name}()")
+            return func(*args)
+        raise self.refuse(f"the construct {type(node).__name__}")

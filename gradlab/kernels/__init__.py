@@ -1,0 +1,1 @@
+"""Compiled numeric kernels: the jit policy, code generation from sympy, random streams."""

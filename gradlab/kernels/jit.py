@@ -1,0 +1,27 @@
+"""The one jit policy of gradlab.
+
+Every compiled function in the package goes through these decorators, so the options live in one
+place: ``cache=True`` (compiled once per machine, reused across processes), ``error_model="numpy"``
+(division by zero gives inf/nan as NumPy does instead of raising inside a kernel) and
+``fastmath=False`` (IEEE semantics: the exact engine and the kernels must agree bit for bit on
+lattice values, and NaN must stay NaN).
+"""
+from __future__ import annotations
+
+import numba
+
+__all__ = ["array_kernel", "prange", "scalar_kernel"]
+
+prange = numba.prange
+
+_POLICY = dict(cache=True, error_model="numpy", fastmath=False, nogil=True)
+
+
+def scalar_kernel(func):
+    """A scalar core: plain numbers in and out, callable from other kernels (inlined by LLVM)."""
+    return numba.njit(**_POLICY)(func)
+
+
+def array_kernel(func):
+    """A loop over arrays, parallel over cores with ``prange``."""
+    return numba.njit(parallel=True, **_POLICY)(func)
