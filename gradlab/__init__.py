@@ -8,6 +8,21 @@ from gradlab.activations import (
     activation,
     activations,
 )
+from gradlab.engines import ExactUnsupported
+from gradlab.perturbations import (
+    BitFlip,
+    Chain,
+    Clamp,
+    Gaussian,
+    Laplace,
+    Poisson,
+    Quantize,
+    Stage,
+    Uniform,
+    analog,
+    chain,
+)
+from gradlab.queries import gradient_error, product_error_map
 
 __version__ = "0.1.0"
 
@@ -19,4 +34,18 @@ __all__ = [
     "Kink",
     "activation",
     "activations",
+    "analog",
+    "BitFlip",
+    "Chain",
+    "chain",
+    "Clamp",
+    "ExactUnsupported",
+    "Gaussian",
+    "gradient_error",
+    "Laplace",
+    "Poisson",
+    "product_error_map",
+    "Quantize",
+    "Stage",
+    "Uniform",
 ]

@@ -1,0 +1,198 @@
+"""Exact engine: gradient errors without sampling.
+
+Supported chains: deterministic stages (Clamp, deterministic Quantize), at most one additive
+continuous noise (Gaussian, Uniform, Laplace), then either
+- clamps ending in a deterministic Quantize: x~ takes finitely many values, and
+  e(x) = sum_k P(x~ = k/P) |f'(k/P) - f'(x)| with P(x~ = k/P) from the noise CDF at the rounding
+  thresholds (k +- 1/2)/P (clamped chains put the tails on the end levels);
+- clamps only (or nothing): e(x) = atoms at the clamp bounds + the integral of
+  |f'(u) - f'(x)| p(u - d) over the open range, by Gauss-Legendre panels whose edges include the
+  kinks of f', the point x and every other root of f'(u) = f'(x), so the integrand is smooth on
+  each panel;
+- no noise at all: x~ = g(x) and e(x) = |f'(g(x)) - f'(x)|.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradlab.activations import Activation
+from gradlab.perturbations.chain import Chain
+from gradlab.perturbations.stages import Clamp, Gaussian, Laplace, Quantize, Stage, Uniform
+
+__all__ = ["ExactUnsupported", "exact_moments", "exact_plan"]
+
+_NOISE = (Gaussian, Uniform, Laplace)
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
+
+
+class ExactUnsupported(ValueError):
+    """The chain is outside what the exact engine can do (the message says why)."""
+
+
+@dataclass(frozen=True)
+class ExactPlan:
+    pre: Chain
+    noise: Stage | None
+    lo: float
+    hi: float
+    quantizer: Quantize | None
+
+
+def exact_plan(chain: Chain) -> ExactPlan:
+    """Split a chain into deterministic pre-stages, one noise, clamps and a final quantizer."""
+    stages = list(chain.stages)
+    for s in stages:
+        if s.random and not isinstance(s, _NOISE):
+            raise ExactUnsupported(
+                f"the exact engine cannot handle {s!r}: it supports Gaussian, Uniform and Laplace "
+                "noise, Clamp and deterministic Quantize; use method='mc'"
+            )
+    noise_at = [i for i, s in enumerate(stages) if isinstance(s, _NOISE)]
+    if len(noise_at) > 1:
+        raise ExactUnsupported("the exact engine handles at most one noise stage; use method='mc'")
+    if not noise_at:
+        return ExactPlan(Chain(tuple(stages)), None, -math.inf, math.inf, None)
+    i = noise_at[0]
+    post = stages[i + 1 :]
+    quantizer = None
+    if post and isinstance(post[-1], Quantize):
+        quantizer = post.pop()
+    lo, hi = -math.inf, math.inf
+    for s in post:
+        if not isinstance(s, Clamp):
+            raise ExactUnsupported(
+                f"after the noise the exact engine accepts clamps and one final Quantize, got {s!r}; "
+                "use method='mc'"
+            )
+        lo, hi = s.bounds(lo, hi)
+    return ExactPlan(Chain(tuple(stages[:i])), stages[i], lo, hi, quantizer)
+
+
+def exact_moments(acts: Sequence[Activation], chain: Chain, xs: np.ndarray) -> dict[str, np.ndarray]:
+    """Exact statistics of d = f'(x~) - f'(x), each an array of shape (n_acts, n_x)."""
+    plan = exact_plan(chain)
+    d = plan.pre.apply(xs) if len(plan.pre) else xs.copy()
+    dfx = np.stack([a.df(xs) for a in acts])
+    if plan.noise is None:
+        diff = np.stack([a.df(d) for a in acts]) - dfx
+        return _pack(np.abs(diff), diff, diff**2)
+    if plan.quantizer is not None:
+        return _lattice(acts, plan, d, dfx)
+    return _continuous(acts, plan, xs, d, dfx)
+
+
+def _pack(mean_abs, bias, second):
+    zeros = np.zeros_like(mean_abs)
+    return {
+        "mean_abs_error": mean_abs,
+        "bias": bias,
+        "rms_error": np.sqrt(second),
+        "stderr": zeros,
+        "bias_stderr": zeros,
+    }
+
+
+def _lattice(acts, plan: ExactPlan, d, dfx):
+    q = plan.quantizer
+    P = float(q.precision)
+    lo, hi = plan.noise.bounds(float(d.min()), float(d.max()))
+    lo, hi = max(lo, plan.lo), min(hi, plan.hi)
+    k0 = int(np.rint(Chain((q,)).apply(lo) * P))
+    k1 = int(np.rint(Chain((q,)).apply(hi) * P))
+    ks = np.arange(k0, k1 + 1)
+    levels = ks / P
+    # P(x~ >= level k+1) = P(d + n > (k + 1/2)/P); the end levels take the tails (clamp, or
+    # noise mass below 1e-17 beyond the truncation).
+    t = (ks[:-1] + 0.5) / P
+    z = t[None, :] - d[:, None]
+    upper = plan.noise.sf(z)
+    lower = plan.noise.cdf(z)
+    # Differences of whichever tail is smaller keep tiny probabilities accurate.
+    cum_hi = np.concatenate([np.ones((d.size, 1)), upper, np.zeros((d.size, 1))], axis=1)
+    cum_lo = np.concatenate([np.zeros((d.size, 1)), lower, np.ones((d.size, 1))], axis=1)
+    p_hi = cum_hi[:, :-1] - cum_hi[:, 1:]
+    p_lo = cum_lo[:, 1:] - cum_lo[:, :-1]
+    use_lo = np.concatenate([z, np.full((d.size, 1), np.inf)], axis=1) <= 0
+    p = np.where(use_lo, p_lo, p_hi)
+    mean_abs, bias, second = [], [], []
+    for a, d_clean in zip(acts, dfx):
+        diff = a.df(levels)[None, :] - d_clean[:, None]
+        mean_abs.append((p * np.abs(diff)).sum(1))
+        bias.append((p * diff).sum(1))
+        second.append((p * diff * diff).sum(1))
+    return _pack(np.stack(mean_abs), np.stack(bias), np.stack(second))
+
+
+def _breakpoints(act: Activation, x: float, a: float, b: float) -> np.ndarray:
+    """Points in (a, b) where |f'(u) - f'(x)| is not smooth: kinks and roots of f'(u) = f'(x)."""
+    pts = [float(k.x) for k in act.kinks()] + [x]
+    grid = np.linspace(a, b, 2049)
+    g = act.df(grid) - act.df(x)
+    s = np.sign(g)
+    idx = np.nonzero(s[:-1] * s[1:] < 0)[0]
+    if idx.size:
+        left, right = grid[idx].copy(), grid[idx + 1].copy()
+        target = act.df(x)
+        g_left = act.df(left) - target
+        for _ in range(60):
+            mid = 0.5 * (left + right)
+            g_mid = act.df(mid) - target
+            same = np.sign(g_mid) == np.sign(g_left)
+            left = np.where(same, mid, left)
+            g_left = np.where(same, g_mid, g_left)
+            right = np.where(same, right, mid)
+        pts.extend(0.5 * (left + right))
+    pts = np.array(pts)
+    return pts[(pts > a) & (pts < b)]
+
+
+def _density(noise: Stage, z: np.ndarray) -> np.ndarray:
+    if isinstance(noise, Gaussian):
+        return np.exp(-0.5 * (z / noise.sigma) ** 2) / (noise.sigma * math.sqrt(2 * math.pi))
+    if isinstance(noise, Laplace):
+        return np.exp(-np.abs(z) / noise.scale) / (2 * noise.scale)
+    return np.where(np.abs(z) <= noise.width / 2, 1.0 / noise.width, 0.0)
+
+
+def _continuous(acts, plan: ExactPlan, xs, d, dfx):
+    noise = plan.noise
+    for name, value in (("sigma", getattr(noise, "sigma", 1)), ("width", getattr(noise, "width", 1)),
+                        ("scale", getattr(noise, "scale", 1))):
+        if value == 0:
+            raise ExactUnsupported(f"{type(noise).__name__} with {name}=0 is no noise; drop the stage")
+    results = np.zeros((3, len(acts), xs.size))
+    spread = {Gaussian: "sigma", Laplace: "scale", Uniform: "width"}[type(noise)]
+    panel = getattr(noise, spread) / 4
+    for j, (x, dj) in enumerate(zip(xs, d)):
+        a, b = noise.bounds(dj, dj)
+        a, b = max(a, plan.lo), min(b, plan.hi)
+        p_lo = noise.cdf(np.array(plan.lo - dj)) if plan.lo > -math.inf else 0.0
+        p_hi = noise.sf(np.array(plan.hi - dj)) if plan.hi < math.inf else 0.0
+        for ia, act in enumerate(acts):
+            edges = [a, b, *_breakpoints(act, x, a, b)]
+            if isinstance(noise, Uniform):
+                edges += [dj - noise.width / 2, dj + noise.width / 2]
+            edges = np.unique(np.clip(edges, a, b))
+            # Split each interval into panels no wider than a quarter of the noise scale.
+            pieces = []
+            for u0, u1 in zip(edges[:-1], edges[1:]):
+                n = max(1, int(math.ceil((u1 - u0) / panel)))
+                pieces.append(np.linspace(u0, u1, n + 1))
+            knots = np.unique(np.concatenate(pieces))
+            half = 0.5 * (knots[1:] - knots[:-1])
+            mid = 0.5 * (knots[1:] + knots[:-1])
+            u = (mid[:, None] + half[:, None] * _GL_NODES[None, :]).ravel()
+            w = (half[:, None] * _GL_WEIGHTS[None, :]).ravel() * _density(noise, u - dj)
+            diff = act.df(u) - dfx[ia, j]
+            atoms = []
+            for prob, edge in ((p_lo, plan.lo), (p_hi, plan.hi)):
+                if prob:
+                    atoms.append((float(prob), float(act.df(edge)) - dfx[ia, j]))
+            results[0, ia, j] = (w * np.abs(diff)).sum() + sum(p * abs(v) for p, v in atoms)
+            results[1, ia, j] = (w * diff).sum() + sum(p * v for p, v in atoms)
+            results[2, ia, j] = (w * diff * diff).sum() + sum(p * v * v for p, v in atoms)
+    return _pack(results[0], results[1], results[2])

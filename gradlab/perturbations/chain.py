@@ -1,0 +1,120 @@
+"""Chains of stages, applied in the order given, and the paper's analog chain."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradlab._validate import check_int
+from gradlab.perturbations.stages import Clamp, Gaussian, Laplace, Quantize, Stage, Uniform
+
+__all__ = ["Chain", "analog", "chain", "seed_of"]
+
+MAX_SEED = 2**64 - 1
+
+
+def seed_of(seed: int | Sequence[int]) -> np.uint64:
+    """A 64-bit kernel seed from an int >= 0 or a tuple of them (hashed by SeedSequence)."""
+    if isinstance(seed, (tuple, list)):
+        parts = [check_int("seed", s, minimum=0) for s in seed]
+        return np.random.SeedSequence(parts).generate_state(1, np.uint64)[0]
+    value = check_int("seed", seed, minimum=0)
+    if value > MAX_SEED:
+        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+    return np.uint64(value)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Stages applied in order to the clean input x, giving the perturbed input x~."""
+
+    stages: tuple[Stage, ...]
+
+    def __post_init__(self):
+        for s in self.stages:
+            if not isinstance(s, Stage):
+                raise TypeError(f"chain stages must be gradlab stages (Gaussian, Clamp, ...), got {s!r}")
+
+    def __repr__(self) -> str:
+        return " -> ".join(map(repr, self.stages)) if self.stages else "Chain()"
+
+    def __iter__(self):
+        return iter(self.stages)
+
+    def __len__(self) -> int:
+        return len(self.stages)
+
+    @property
+    def random(self) -> bool:
+        """True when any stage draws random numbers."""
+        return any(s.random for s in self.stages)
+
+    def params(self) -> np.ndarray:
+        """float64[n_stages, 3]: each stage's kernel parameters, zero-padded."""
+        params = np.zeros((len(self.stages), 3))
+        for row, s in zip(params, self.stages):
+            p = s.kernel_params()
+            row[: len(p)] = p
+        return params
+
+    @property
+    def kernels(self):
+        """The compiled module for this chain's structure (shared by all its parameter values)."""
+        from gradlab.kernels.codegen import chain_module
+        from gradlab.perturbations.kernel import STAGE_KERNELS
+
+        return chain_module([STAGE_KERNELS[s.code] for s in self.stages])
+
+    def bounds(self, lo: float, hi: float) -> tuple[float, float]:
+        """An interval holding every output for inputs in [lo, hi]."""
+        for s in self.stages:
+            lo, hi = s.bounds(lo, hi)
+        return lo, hi
+
+    @property
+    def lattice(self) -> Quantize | None:
+        """The final quantizer when the chain ends with one (outputs lie on its lattice)."""
+        return self.stages[-1] if self.stages and isinstance(self.stages[-1], Quantize) else None
+
+    def apply(self, x, *, seed: int | Sequence[int] = 0, samples: int | None = None) -> np.ndarray:
+        """Perturbed values: shape of ``x`` (one draw each), or ``x.shape + (samples,)``.
+
+        Value j (in C order) uses random stream j of ``seed``: the Monte Carlo engine draws the
+        same numbers, so these are exactly the samples it averages.
+        """
+        arr = np.asarray(x, dtype=np.float64)
+        n = 1 if samples is None else check_int("samples", samples, minimum=1)
+        flat = np.ascontiguousarray(arr).ravel()
+        out = np.empty((flat.size, n))
+        self.kernels.perturb_many(flat, self.params(), seed_of(seed), 0, out)
+        return out.reshape(arr.shape) if samples is None else out.reshape(arr.shape + (n,))
+
+
+def chain(*stages: Stage | Iterable[Stage]) -> Chain:
+    """A :class:`Chain` from stages (or one iterable of them), applied left to right."""
+    if len(stages) == 1 and not isinstance(stages[0], Stage):
+        stages = tuple(stages[0])  # type: ignore[assignment]
+    return Chain(tuple(stages))  # type: ignore[arg-type]
+
+
+def analog(
+    leakage: float = 0.5,
+    precision: float = 256,
+    *,
+    noise: str = "gaussian",
+    clamp: tuple[float, float] | None = (-1.0, 1.0),
+) -> Chain:
+    """The paper's analog chain: noise(leakage, precision) -> Clamp(-1, 1) -> Quantize(precision).
+
+    ``noise`` is 'gaussian' (the paper), 'uniform' or 'laplace'; ``clamp=None`` drops the clamp
+    (one of the paper's figures does).
+    """
+    kinds = {"gaussian": Gaussian, "uniform": Uniform, "laplace": Laplace}
+    if noise not in kinds:
+        raise ValueError(f"noise must be one of {', '.join(map(repr, kinds))}, got {noise!r}")
+    stages: list[Stage] = [kinds[noise](leakage=leakage, precision=precision)]
+    if clamp is not None:
+        stages.append(Clamp(*clamp))
+    stages.append(Quantize(precision))
+    return Chain(tuple(stages))
