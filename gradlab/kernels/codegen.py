@@ -134,13 +134,18 @@ def lattice_counts(xs, p, seed, samples, precision, k0, counts):
     for j in prange(xs.size):
         state = stream_state(seed, j)
 {unpack}
+        # A private histogram: stores into it cannot alias anything else, so the loop stays fast.
+        hist = np.zeros(n_levels, np.int64)
+        miss = 0
         for _ in range(samples):
             state, v = perturb1(state, xs[j]{args})
-            idx = np.rint(v * precision) - k0
+            idx = v * precision - k0 + 0.5
             if 0.0 <= idx < n_levels:
-                counts[j, int(idx)] += 1
+                hist[int(idx)] += 1
             else:
-                missed[j] += 1
+                miss += 1
+        counts[j, :] += hist
+        missed[j] = miss
     return missed
 '''
 
