@@ -11,7 +11,13 @@ import pandas as pd
 import sympy as sp
 
 from gradlab._validate import check_choice, check_finite, suggest
-from gradlab.activations.analysis import Kink, find_kinks, one_sided, piecewise_form, smoothness_class
+from gradlab.activations.analysis import (
+    Kink,
+    find_kinks,
+    one_sided,
+    piecewise_form,
+    smoothness_class,
+)
 from gradlab.activations.builtins import BUILTINS
 from gradlab.activations.parser import ExpressionError, parse_expression
 from gradlab.kernels.codegen import kernel_module

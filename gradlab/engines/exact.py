@@ -180,7 +180,7 @@ def _continuous(acts, plan: ExactPlan, xs, d, dfx):
             # Split each interval into panels no wider than a quarter of the noise scale.
             pieces = []
             for u0, u1 in zip(edges[:-1], edges[1:]):
-                n = max(1, int(math.ceil((u1 - u0) / panel)))
+                n = max(1, math.ceil((u1 - u0) / panel))
                 pieces.append(np.linspace(u0, u1, n + 1))
             knots = np.unique(np.concatenate(pieces))
             half = 0.5 * (knots[1:] - knots[:-1])

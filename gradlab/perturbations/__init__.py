@@ -1,6 +1,16 @@
 """Perturbation stages and chains: noise, clamping, quantization, bit faults."""
 from gradlab.perturbations.chain import Chain, analog, chain
-from gradlab.perturbations.stages import ROUNDING, BitFlip, Clamp, Gaussian, Laplace, Poisson, Quantize, Stage, Uniform
+from gradlab.perturbations.stages import (
+    ROUNDING,
+    BitFlip,
+    Clamp,
+    Gaussian,
+    Laplace,
+    Poisson,
+    Quantize,
+    Stage,
+    Uniform,
+)
 
 __all__ = [
     "ROUNDING",

@@ -216,7 +216,9 @@ class Poisson(Stage):
             raise ValueError("Poisson: give exactly one of scale and leakage (with precision)")
         if self.scale is None:
             lk = check_interval("Poisson: leakage", self.leakage, 0.0, 1.0, closed=(False, False))
-            f = lambda s: poisson_max_leakage(s, pr) - lk  # noqa: E731
+            def f(s: float) -> float:
+                return poisson_max_leakage(s, pr) - lk
+
             top = 1e4
             if f(1.0 / pr) < 0 or f(top) > 0:
                 raise ValueError(f"Poisson: leakage {self.leakage!r} is not reachable at precision {pr:g}")
