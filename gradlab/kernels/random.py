@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from gradlab.kernels.jit import scalar_kernel
+from gradlab.kernels.jit import inline_kernel, scalar_kernel
 
 __all__ = ["next_u64", "normal", "poisson", "stream_state", "uniform", "uniform_open"]
 
@@ -101,7 +101,7 @@ def _normal_slow(state, hz, i):
     return state, f1 + w * (f0 - f1) < 1.0, xx
 
 
-@scalar_kernel
+@inline_kernel
 def normal(state):
     """(new state, z) with z standard normal (ziggurat)."""
     while True:

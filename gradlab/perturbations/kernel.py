@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from gradlab.kernels.jit import scalar_kernel
+from gradlab.kernels.jit import inline_kernel, scalar_kernel
 from gradlab.kernels.random import normal, poisson, uniform, uniform_open
 from gradlab.perturbations.stages import (
     BITFLIP_FIXED,
@@ -45,7 +45,8 @@ def quantize1(v, precision, rounding, u):
         k = np.floor(a)
         if u < a - k:
             k += 1.0
-    return _sign(v) * k / precision
+    # copysign instead of a sign branch: near 0 the sign of v is a coin flip for the predictor.
+    return math.copysign(k, v) / precision
 
 
 @scalar_kernel
@@ -80,19 +81,19 @@ def _flip_float32(state, v, ber):
 # the generated chain modules (gradlab.kernels.codegen.chain_module) call them in sequence.
 
 
-@scalar_kernel
+@inline_kernel
 def gaussian(state, v, sigma, _1, _2):
     state, z = normal(state)
     return state, v + sigma * z
 
 
-@scalar_kernel
+@inline_kernel
 def uniform_noise(state, v, width, _1, _2):
     state, u = uniform(state)
     return state, v + width * (u - 0.5)
 
 
-@scalar_kernel
+@inline_kernel
 def laplace(state, v, b, _1, _2):
     state, u = uniform_open(state)
     u -= 0.5
@@ -105,12 +106,12 @@ def shot(state, v, rate, _1, _2):
     return state, _sign(v) * k / rate
 
 
-@scalar_kernel
+@inline_kernel
 def clamp(state, v, lo, hi, _2):
     return state, min(max(v, lo), hi)
 
 
-@scalar_kernel
+@inline_kernel
 def quantize(state, v, precision, rounding, _2):
     u = 0.0
     if rounding == 2.0:
