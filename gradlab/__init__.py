@@ -8,6 +8,7 @@ from gradlab.activations import (
     activation,
     activations,
 )
+from gradlab._io import save_figure, save_table
 from gradlab.engines import ExactUnsupported
 from gradlab.perturbations import (
     BitFlip,
@@ -22,7 +23,14 @@ from gradlab.perturbations import (
     analog,
     chain,
 )
-from gradlab.queries import gradient_error, product_error_map
+from gradlab.queries import (
+    activation_curves,
+    effective_precision,
+    error_near_zero,
+    gradient_error,
+    product_error_map,
+    step_discontinuity,
+)
 
 __version__ = "0.1.0"
 
@@ -43,9 +51,15 @@ __all__ = [
     "Stage",
     "Uniform",
     "activation",
+    "activation_curves",
     "activations",
     "analog",
     "chain",
+    "effective_precision",
+    "error_near_zero",
     "gradient_error",
     "product_error_map",
+    "save_figure",
+    "save_table",
+    "step_discontinuity",
 ]

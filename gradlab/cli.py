@@ -54,6 +54,73 @@ def _cmd_show(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+def _parse_range(text: str) -> "np.ndarray":
+    import numpy as np
+
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"--x must look like START:STOP:N, e.g. -1:1:201, got {text!r}")
+    try:
+        start, stop, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise ValueError(f"--x must look like START:STOP:N with numbers, got {text!r}") from None
+    if n < 1:
+        raise ValueError(f"--x: N must be >= 1, got {n}")
+    return np.linspace(start, stop, n)
+
+
+def _cmd_error(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from gradlab._io import save_table
+
+    stages = [gl.Gaussian(leakage=args.leakage, precision=args.precision)]
+    if not args.no_clamp:
+        stages.append(gl.Clamp(-1.0, 1.0))
+    stages.append(gl.Quantize(args.precision, rounding=args.rounding))
+    chain = gl.chain(stages)
+    acts = [gl.activation(name) for name in args.names]
+    df = gl.gradient_error(acts, chain, _parse_range(args.x), method=args.method, samples=args.samples, seed=args.seed)
+    if args.out:
+        path = save_table(df, args.out)
+        print(f"wrote {len(df)} rows to {path}")
+        return
+    cols = ["activation", "x", "mean_abs_error", "bias", "rms_error", "stderr", "samples", "method"]
+    with pd.option_context("display.max_rows", 500, "display.width", 200):
+        print(f"chain: {chain}")
+        print(df[cols].to_string(index=False))
+
+
+def _cmd_figures(args: argparse.Namespace) -> None:
+    import time
+    from pathlib import Path
+
+    from gradlab._io import save_figure, save_table
+    from gradlab.figures import FIGURES, make_figure
+
+    names = args.only or list(FIGURES)
+    for name in names:
+        if name not in FIGURES:
+            from gradlab._validate import suggest
+
+            raise ValueError(f"--only: unknown figure {name!r}{suggest(name, FIGURES)}; figures: {', '.join(FIGURES)}")
+    out = Path(args.out)
+    start = time.perf_counter()
+    for k, name in enumerate(names, 1):
+        t0 = time.perf_counter()
+        bar = "#" * k + "." * (len(names) - k)
+        print(f"[{bar}] {k}/{len(names)} {name} ...", end="", file=sys.stderr, flush=True)
+        fig, data = make_figure(name, fast=args.fast)
+        save_figure(fig, out / f"{name}.{args.format}")
+        if args.data:
+            save_table(data, out / f"{name}.csv")
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        print(f" {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    print(f"{len(names)} figures written to {out}/ in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gradlab", description="Gradient errors of activation functions under analog noise."
@@ -68,6 +135,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("params", nargs="*", help="parameters as NAME=VALUE, e.g. i=0.5")
     p.add_argument("--kink", default="autograd", choices=list(gl.KINK_CONVENTIONS), help="value of f' at a kink")
     p.set_defaults(run=_cmd_show)
+
+    p = sub.add_parser("error", help="gradient error under the analog chain (Gaussian -> Clamp -> Quantize)")
+    p.add_argument("names", nargs="+", help="activations: built-in names or expressions in x")
+    p.add_argument("--leakage", type=float, default=0.5, help="probability that noise leaves its bin (default 0.5)")
+    p.add_argument("--precision", type=float, default=256, help="quantization steps per unit (default 256)")
+    p.add_argument("--rounding", default="half_toward_zero", choices=["half_toward_zero", "half_even", "stochastic"])
+    p.add_argument("--no-clamp", action="store_true", help="drop the Clamp(-1, 1) stage")
+    p.add_argument("--x", default="-1:1:21", help="inputs as START:STOP:N (default -1:1:21); write --x=-0.1:0.1:5 when START is negative")
+    p.add_argument("--method", default="auto", choices=["auto", "exact", "mc"])
+    p.add_argument("--samples", type=int, default=100_000, help="Monte Carlo samples per x")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="write the table to FILE.csv or FILE.parquet (atomically) instead of printing")
+    p.set_defaults(run=_cmd_error)
+
+    p = sub.add_parser("figures", help="regenerate the figure set")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="only these figures")
+    p.add_argument("--out", default="figures", help="output directory (default figures/)")
+    p.add_argument("--format", default="png", choices=["png", "pdf", "svg"])
+    p.add_argument("--fast", action="store_true", help="fewer samples and coarser grids, same figures")
+    p.add_argument("--data", action="store_true", help="also write each figure's data as CSV")
+    p.set_defaults(run=_cmd_figures)
     return parser
 
 
@@ -76,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         print(f"gradlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -155,6 +155,17 @@ class Activation:
         """f' at ``values`` with the kink convention, same shape."""
         return self._evaluate(self._kernels.df, values)
 
+    def df_exact(self, values) -> np.ndarray:
+        """f' at a few points, evaluated symbolically to 30 digits then rounded to float64.
+
+        Needs no compilation: for queries that want f' at a handful of points for many parameter
+        values (effective precision, step discontinuity), compiling a kernel each would dominate.
+        """
+        pts = np.atleast_1d(np.asarray(values, dtype=np.float64))
+        expr = self._dexpr_numeric
+        out = [float(expr.subs(x, sp.Rational(repr(float(v)))).evalf(30)) for v in pts.ravel()]
+        return np.array(out).reshape(pts.shape)
+
     def d2f(self, values) -> np.ndarray:
         """f'' at ``values`` (away from kinks), same shape."""
         return self._evaluate(self._kernels.d2f, values)
@@ -208,7 +219,7 @@ def activation(spec: str | Activation, *, name: str | None = None, kink: str = "
             )
         values = {p.name: p.check(params.get(p.name, p.default), key) for p in family.params}
         exact = {k: sp.Rational(repr(v)) for k, v in values.items()}
-        defaults = {p.name: p.default for p in family.params}
+        defaults = {p.name: p.default for p in family.params if not p.always_shown}
         return Activation(name or key, family.build(x, **exact), values, kink=kink, defaults=defaults)
     if _IDENT.match(key) and key != "x":
         raise ValueError(

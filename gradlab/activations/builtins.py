@@ -28,6 +28,8 @@ class Param:
     hi: float
     closed: tuple[bool, bool] = (True, True)
     doc: str = ""
+    #: Shown in labels even at its default (an interpolant's weight is its identity).
+    always_shown: bool = False
 
     def check(self, value: object, owner: str) -> float:
         return check_interval(f"{owner}: {self.name}", value, self.lo, self.hi, closed=self.closed)
@@ -71,7 +73,7 @@ def _clipped(x, lam):
 
 _INF = float("inf")
 _ALPHA = Param("alpha", 0.0, 0.0, 1.0, doc="slope for x <= 0 (leaky ReLU)")
-_I = Param("i", 0.5, 0.0, 1.0, doc="interpolation weight: 0 is ReLU, 1 the smooth activation")
+_I = Param("i", 0.5, 0.0, 1.0, doc="interpolation weight: 0 is ReLU, 1 the smooth activation", always_shown=True)
 _S = Param("s", 1.0, 0.0, _INF, (False, False), doc="GELU input scaling: x * Phi(s x)")
 _BETA = Param("beta", 1.0, 0.0, _INF, (False, False), doc="SiLU/softplus sharpness")
 _LAM = Param("lam", 1.0, 0.0, _INF, (False, False), doc="clipping threshold lambda")

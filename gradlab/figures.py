@@ -1,0 +1,152 @@
+"""The figure set of SPEC section 4: one recipe per figure, query then plot.
+
+Each recipe returns ``(Figure, DataFrame)``: the figure and exactly the data it drew, so a user can
+restyle or re-analyse.  ``fast=True`` uses fewer samples and coarser grids, same figures.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+import gradlab as gl
+from gradlab import plots
+
+__all__ = ["FIGURES", "make_figure"]
+
+PAPER_LEAKAGE, PAPER_PRECISION = 0.5, 256
+FAMILY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def activations_figure(fast: bool = False):
+    """Figure 1: ReLU, GELU, SiLU and their derivatives on [-1.5, 1.5]."""
+    df = gl.activation_curves(["relu", "gelu", "silu"], np.linspace(-1.5, 1.5, 601))
+    return plots.plot_activations(df), df
+
+
+def _panels(acts, chains: dict, x) -> pd.DataFrame:
+    parts = []
+    for name, chain in chains.items():
+        part = gl.activation_curves(acts, x, chain=chain, seed=0)
+        part.insert(0, "panel", name)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def gelu_scaling_figure(fast: bool = False):
+    """Figure 2: GELU for s in {1, 1.5, 2, 2.5, 3}, clean and on inputs quantized to P = 6."""
+    acts = [gl.activation("gelu", s=s) for s in (1, 1.5, 2, 2.5, 3)]
+    df = _panels(acts, {"clean": None, "quantized, P = 6": gl.Quantize(6)}, np.linspace(-1.5, 1.5, 601))
+    return plots.plot_quantized_family(df, "Scaled GELU x·Phi(s·x)"), df
+
+
+def effective_precision_figure(fast: bool = False):
+    """Figure 3: effective precision near 0 against the GELU scale s (P = 64)."""
+    df = gl.effective_precision(np.linspace(0.5, 5, 91), precision=64)
+    return plots.plot_effective_precision(df), df
+
+
+def _interpolation(family: str):
+    acts = [gl.activation(family, i=i) for i in FAMILY_WEIGHTS]
+    chains = {
+        "clean": None,
+        "quantized, P = 6": gl.Quantize(6),
+        "noisy (leakage 0.5) + quantized, P = 6": gl.analog(leakage=0.5, precision=6),
+    }
+    df = _panels(acts, chains, np.linspace(-1.5, 1.5, 601))
+    return plots.plot_quantized_family(df, f"{family}: (1 - i)·ReLU + i·{family.split('_')[1].upper()}"), df
+
+
+def relu_gelu_family_figure(fast: bool = False):
+    """Figure 4: relu_gelu for i in {0, .25, .5, .75, 1}: clean, quantized, noisy then quantized."""
+    return _interpolation("relu_gelu")
+
+
+def relu_silu_family_figure(fast: bool = False):
+    """Figure 4 for the SiLU family."""
+    return _interpolation("relu_silu")
+
+
+def step_discontinuity_figure(fast: bool = False):
+    """Figure 5: gradient step discontinuity against i, symbolic and the paper's numeric form."""
+    w = np.linspace(0, 1, 21)
+    df = pd.concat([gl.step_discontinuity("relu_gelu", w), gl.step_discontinuity("relu_silu", w)], ignore_index=True)
+    return plots.plot_step_discontinuity(df), df
+
+
+def _paper_chain():
+    return gl.analog(leakage=PAPER_LEAKAGE, precision=PAPER_PRECISION)
+
+
+def product_maps_figure(fast: bool = False):
+    """Figure 6: product error maps of ReLU and GELU (P = 256, leakage 0.5), whole and zoomed."""
+    grid = np.linspace(-1, 1, 2 * PAPER_PRECISION + 1 if not fast else 129)
+    df = gl.product_error_map(["relu", "gelu"], _paper_chain(), grid, grid, repeats=2 if fast else 8, seed=0)
+    return plots.plot_product_maps(df, "Input x weight gradient error (P = 256, leakage 0.5)", zoom=0.25), df
+
+
+def _family_maps(family: str, fast: bool):
+    grid = np.linspace(-0.25, 0.25, 129 if not fast else 65)
+    acts = [gl.activation(family, i=i) for i in FAMILY_WEIGHTS]
+    df = gl.product_error_map(acts, _paper_chain(), grid, grid, repeats=2 if fast else 8, seed=0)
+    return plots.plot_product_maps(df, f"{family} product error maps, zoomed (P = 256, leakage 0.5)", zoom=0.25, columns=5), df
+
+
+def relu_gelu_maps_figure(fast: bool = False):
+    """Figure 7: product error maps for relu_gelu, i in {0, .25, .5, .75, 1}, zoomed."""
+    return _family_maps("relu_gelu", fast)
+
+
+def relu_silu_maps_figure(fast: bool = False):
+    """Figure 7 for the SiLU family."""
+    return _family_maps("relu_silu", fast)
+
+
+def gradient_error_figure(fast: bool = False):
+    """Figure 8: gradient error against input, exact curves with Monte Carlo points and bands."""
+    acts = ["relu", "gelu", "silu", gl.activation("relu_gelu", i=0.5), gl.activation("relu_silu", i=0.5)]
+    chain = _paper_chain()
+    exact = gl.gradient_error(acts, chain, np.linspace(-0.1, 0.1, 801), method="exact")
+    mc = gl.gradient_error(acts, chain, np.linspace(-0.1, 0.1, 41), method="mc",
+                           samples=2_000 if fast else 50_000, seed=0)
+    exact["engine"], mc["engine"] = "exact", "mc"
+    fig = plots.plot_gradient_error(exact, mc, "Gradient error under the analog chain (P = 256, leakage 0.5)")
+    return fig, pd.concat([exact, mc], ignore_index=True)
+
+
+def error_ratio_figure(fast: bool = False):
+    """Figure 9: error-near-zero ratio to GELU against the window and against the noise level."""
+    acts = ["relu", "silu", gl.activation("relu_gelu", i=0.5), gl.activation("relu_silu", i=0.5)]
+    widths = np.geomspace(1 / 1024, 0.5, 12 if fast else 24)
+    by_width = gl.error_near_zero(acts, _paper_chain(), width=widths, reference="gelu")
+    leakages = np.linspace(0.05, 0.95, 8 if fast else 19)
+    chains = [gl.analog(leakage=lk, precision=PAPER_PRECISION) for lk in leakages]
+    by_noise = gl.error_near_zero(acts, chains, width=1 / 64, reference="gelu")
+    by_width["sweep"], by_noise["sweep"] = "width", "noise"
+    fig = plots.plot_error_ratio(by_width, by_noise, "How much larger than GELU's is the error near 0?",
+                                 chain_label="analog chain, P = 256, leakage 0.5")
+    return fig, pd.concat([by_width, by_noise], ignore_index=True)
+
+
+#: Figure name -> recipe, in the order of SPEC section 4.
+FIGURES: dict[str, Callable] = {
+    "activations": activations_figure,
+    "gelu_scaling": gelu_scaling_figure,
+    "effective_precision": effective_precision_figure,
+    "relu_gelu_family": relu_gelu_family_figure,
+    "relu_silu_family": relu_silu_family_figure,
+    "step_discontinuity": step_discontinuity_figure,
+    "product_maps": product_maps_figure,
+    "relu_gelu_maps": relu_gelu_maps_figure,
+    "relu_silu_maps": relu_silu_maps_figure,
+    "gradient_error": gradient_error_figure,
+    "error_ratio": error_ratio_figure,
+}
+
+
+def make_figure(name: str, fast: bool = False):
+    """(Figure, DataFrame) of the named figure."""
+    from gradlab._validate import check_choice
+
+    return FIGURES[check_choice("figure", name, FIGURES)](fast=fast)
