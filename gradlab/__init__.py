@@ -25,11 +25,13 @@ from gradlab.perturbations import (
 )
 from gradlab.queries import (
     activation_curves,
+    depth_error,
     effective_precision,
     error_near_zero,
     gradient_error,
     product_error_map,
     step_discontinuity,
+    train_noisy,
 )
 
 __version__ = "0.1.0"
@@ -55,6 +57,7 @@ __all__ = [
     "activations",
     "analog",
     "chain",
+    "depth_error",
     "effective_precision",
     "error_near_zero",
     "gradient_error",
@@ -62,4 +65,5 @@ __all__ = [
     "save_figure",
     "save_table",
     "step_discontinuity",
+    "train_noisy",
 ]

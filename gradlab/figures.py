@@ -129,6 +129,41 @@ def error_ratio_figure(fast: bool = False):
     return fig, pd.concat([by_width, by_noise], ignore_index=True)
 
 
+def depth_figure(fast: bool = False):
+    """Figure 10: error of the backpropagated gradient against depth, per activation."""
+    acts = ["relu", "gelu", "silu", gl.activation("relu_gelu", i=0.5), gl.activation("relu_silu", i=0.5)]
+    df = gl.depth_error(acts, _paper_chain(), depth=[1, 2, 4, 8, 16], width=32, samples=16 if fast else 128, seed=0)
+    return plots.plot_depth_error(df, "Gradient error through depth (analog chain on every pre-activation)"), df
+
+
+#: Noise levels of the training sweep: the paper's leakage at two precisions.
+TRAINING_NOISE = {"P = 64, leakage 0.5": (0.5, 64), "P = 16, leakage 0.5": (0.5, 16)}
+
+
+def training_figure(fast: bool = False):
+    """Network-level counterpart: digits test accuracy against i, trained and tested under noise."""
+    weights = (0.0, 0.5, 1.0) if fast else FAMILY_WEIGHTS
+    seeds = range(2 if fast else 3)
+    epochs = 3 if fast else 10
+    runs = []
+    for noise, (leakage, precision) in TRAINING_NOISE.items():
+        chain = gl.analog(leakage=leakage, precision=precision)
+        for depth in (2, 4):
+            for family in ("relu_gelu", "relu_silu"):
+                for i in weights:
+                    for seed in seeds:
+                        hist = gl.train_noisy(gl.activation(family, i=i), chain, depth=depth, epochs=epochs,
+                                              batch=64, seed=seed)
+                        last = hist.iloc[-1]
+                        runs.append({"family": family, "i": i, "noise": noise, "depth": depth, "seed": seed,
+                                     "epochs": epochs, "accuracy": last["test_accuracy"], "loss": last["test_loss"]})
+    runs = pd.DataFrame(runs)
+    summary = (runs.groupby(["noise", "depth", "family", "i"], sort=False)["accuracy"]
+               .agg(accuracy="mean", stderr=lambda a: a.std(ddof=1) / np.sqrt(a.size), seeds="size").reset_index())
+    fig = plots.plot_training(summary, "Digits MLP trained under analog noise")
+    return fig, runs
+
+
 #: Figure name -> recipe, in the order of SPEC section 4.
 FIGURES: dict[str, Callable] = {
     "activations": activations_figure,
@@ -142,6 +177,8 @@ FIGURES: dict[str, Callable] = {
     "relu_silu_maps": relu_silu_maps_figure,
     "gradient_error": gradient_error_figure,
     "error_ratio": error_ratio_figure,
+    "depth": depth_figure,
+    "training": training_figure,
 }
 
 

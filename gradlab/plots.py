@@ -19,12 +19,14 @@ from matplotlib.figure import Figure  # noqa: E402
 __all__ = [
     "PALETTE",
     "plot_activations",
+    "plot_depth_error",
     "plot_effective_precision",
     "plot_error_ratio",
     "plot_gradient_error",
     "plot_product_maps",
     "plot_quantized_family",
     "plot_step_discontinuity",
+    "plot_training",
     "style",
 ]
 
@@ -210,4 +212,53 @@ def plot_error_ratio(by_width: pd.DataFrame, by_noise: pd.DataFrame, title: str,
             ax.axhline(1.0, color="grey", lw=0.8, ls=":")
         axes[0].legend(frameon=False)
         fig.suptitle(title)
+        return fig
+
+
+def plot_depth_error(depth: pd.DataFrame, title: str) -> Figure:
+    """Relative error and cosine similarity of the input gradient against depth (from depth_error)."""
+    with style():
+        fig, axes = plt.subplots(1, 2, figsize=(6.8, 2.9), constrained_layout=True)
+        colors = _colors(depth["activation"])
+        for label, part in depth.groupby("activation", sort=False):
+            axes[0].errorbar(part["depth"], part["input_rel_error"], yerr=1.96 * part["input_rel_error_stderr"],
+                             color=colors[label], marker="o", ms=3, label=label)
+            axes[1].errorbar(part["depth"], part["input_cosine"], yerr=1.96 * part["input_cosine_stderr"],
+                             color=colors[label], marker="o", ms=3, label=label)
+        axes[0].set(xscale="log", yscale="log", xlabel="depth (layers)",
+                    ylabel="relative error of input gradient", title="||g~ - g|| / ||g||")
+        axes[1].set(xscale="log", xlabel="depth (layers)", ylabel="cosine(g~, g)", title="direction kept")
+        for ax in axes:
+            ax.set_xticks(sorted(depth["depth"].unique()))
+            ax.set_xticklabels([str(d) for d in sorted(depth["depth"].unique())])
+        axes[0].legend(frameon=False)
+        fig.suptitle(title)
+        return fig
+
+
+def plot_training(summary: pd.DataFrame, title: str) -> Figure:
+    """Final test accuracy against interpolation weight i, one panel per (noise, depth).
+
+    ``summary`` has columns family, i, noise, depth, accuracy, stderr, seeds (one row per point).
+    """
+    noises = list(dict.fromkeys(summary["noise"]))
+    depths = sorted(summary["depth"].unique())
+    with style():
+        fig, axes = plt.subplots(len(noises), len(depths), figsize=(3.0 * len(depths) + 0.5, 2.4 * len(noises) + 0.4),
+                                 constrained_layout=True, sharex=True, squeeze=False)
+        colors = _colors(summary["family"])
+        for r, noise in enumerate(noises):
+            for c, d in enumerate(depths):
+                ax = axes[r, c]
+                sub = summary[(summary["noise"] == noise) & (summary["depth"] == d)]
+                for fam, part in sub.groupby("family", sort=False):
+                    ax.errorbar(part["i"], part["accuracy"], yerr=1.96 * part["stderr"], color=colors[fam],
+                                marker="o", ms=3, label=fam)
+                ax.set_title(f"{noise}, depth {d}")
+                ax.set_ylabel("test accuracy")
+                if r == len(noises) - 1:
+                    ax.set_xlabel("interpolation weight i (0: ReLU)")
+        axes[0, 0].legend(frameon=False)
+        seeds = int(summary["seeds"].iloc[0])
+        fig.suptitle(f"{title} (mean over {seeds} seeds, 95% bars)")
         return fig
