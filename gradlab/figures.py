@@ -136,8 +136,10 @@ def depth_figure(fast: bool = False):
     return plots.plot_depth_error(df, "Gradient error through depth (analog chain on every pre-activation)"), df
 
 
-#: Noise levels of the training sweep: the paper's leakage at two precisions.
-TRAINING_NOISE = {"P = 64, leakage 0.5": (0.5, 64), "P = 16, leakage 0.5": (0.5, 16)}
+#: Noise levels of the training sweep: the paper's leakage at two precisions, Gaussian ->
+#: Quantize without the clamp (a clamp at +-1 saturates the unnormalized pre-activations of the
+#: digits MLP and caps every activation near 45% test accuracy, which hides any difference).
+TRAINING_NOISE = {"P = 16, leakage 0.5": (0.5, 16), "P = 4, leakage 0.5": (0.5, 4)}
 
 
 def training_figure(fast: bool = False):
@@ -147,7 +149,7 @@ def training_figure(fast: bool = False):
     epochs = 3 if fast else 10
     runs = []
     for noise, (leakage, precision) in TRAINING_NOISE.items():
-        chain = gl.analog(leakage=leakage, precision=precision)
+        chain = gl.analog(leakage=leakage, precision=precision, clamp=None)
         for depth in (2, 4):
             for family in ("relu_gelu", "relu_silu"):
                 for i in weights:
@@ -160,7 +162,7 @@ def training_figure(fast: bool = False):
     runs = pd.DataFrame(runs)
     summary = (runs.groupby(["noise", "depth", "family", "i"], sort=False)["accuracy"]
                .agg(accuracy="mean", stderr=lambda a: a.std(ddof=1) / np.sqrt(a.size), seeds="size").reset_index())
-    fig = plots.plot_training(summary, "Digits MLP trained under analog noise")
+    fig = plots.plot_training(summary, "Digits MLP trained and tested under Gaussian noise -> Quantize")
     return fig, runs
 
 

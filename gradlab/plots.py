@@ -260,5 +260,5 @@ def plot_training(summary: pd.DataFrame, title: str) -> Figure:
                     ax.set_xlabel("interpolation weight i (0: ReLU)")
         axes[0, 0].legend(frameon=False)
         seeds = int(summary["seeds"].iloc[0])
-        fig.suptitle(f"{title} (mean over {seeds} seeds, 95% bars)")
+        fig.suptitle(f"{title}\n(mean over {seeds} seeds; bars: ±1.96 standard errors)")
         return fig
