@@ -72,12 +72,16 @@ def _pick_method(method: str, chain: Chain) -> str:
     return "exact"
 
 
+def _identity(act: Activation) -> dict:
+    """The columns that say which activation a row is about."""
+    return {"activation": act.label, "family": act.name, **{f"param_{k}": v for k, v in act.params.items()}}
+
+
 def _frame(acts: list[Activation], xs: np.ndarray, stats: dict[str, np.ndarray], samples: int, method: str,
            extra: dict | None = None) -> pd.DataFrame:
     parts = []
     for ia, act in enumerate(acts):
-        part = {"activation": act.label, "family": act.name, **{f"param_{k}": v for k, v in act.params.items()},
-                "kink": act.kink, "x": xs}
+        part = {**_identity(act), "kink": act.kink, "x": xs}
         part.update({k: v[ia] for k, v in stats.items()})
         part.update({"samples": samples, "method": method})
         parts.append(pd.DataFrame(part))
@@ -165,8 +169,7 @@ def product_error_map(
     grid_a, grid_w = np.meshgrid(a, w, indexing="ij")
     for ia, act in enumerate(acts):
         parts.append(pd.DataFrame({
-            "activation": act.label, "family": act.name,
-            **{f"param_{k}": v for k, v in act.params.items()},
+            **_identity(act),
             "input": grid_a.ravel(), "weight": grid_w.ravel(),
             "error": mean[ia].ravel(), "stderr": stderr[ia].ravel(), "repeats": n,
         }))
@@ -223,8 +226,6 @@ def error_near_zero(
         grouped = df.groupby(["activation", "width_index"], sort=False)
         mean = grouped["mean_abs_error"].mean()
         se = grouped["stderr"].apply(lambda s: float(np.sqrt((s**2).sum()) / s.size))
-        labels = {a.label for a in everyone}
-        assert labels == set(mean.index.get_level_values(0))
         for iw, w in enumerate(widths):
             r, r_se = mean[(ref.label, iw)], se[(ref.label, iw)]
             for a in acts:
@@ -297,7 +298,7 @@ def activation_curves(
     parts = []
     for a in acts:
         parts.append(pd.DataFrame({
-            "activation": a.label, "family": a.name, **{f"param_{k}": v for k, v in a.params.items()},
+            **_identity(a),
             "x": xs, "x_input": xin, "f": a.f(xin), "df": a.df(xin),
         }))
     return pd.concat(parts, ignore_index=True)
@@ -340,7 +341,7 @@ def depth_error(
         for act in acts:
             clean = backward(act, nets, *forward(act, nets, None, ()))
             noisy = backward(act, nets, *forward(act, nets, ch, (root, L), noisy_weights))
-            row = {"activation": act.label, "family": act.name, "depth": L, "width": w, "samples": n}
+            row = {**_identity(act), "depth": L, "width": w, "samples": n}
             for name, c, d in (("input", clean[0], noisy[0]), ("weight", clean[1], noisy[1])):
                 c2 = c.reshape(n, -1)
                 d2 = d.reshape(n, -1)

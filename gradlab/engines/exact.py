@@ -160,13 +160,11 @@ def _density(noise: Stage, z: np.ndarray) -> np.ndarray:
 
 def _continuous(acts, plan: ExactPlan, xs, d, dfx):
     noise = plan.noise
-    for name, value in (("sigma", getattr(noise, "sigma", 1)), ("width", getattr(noise, "width", 1)),
-                        ("scale", getattr(noise, "scale", 1))):
-        if value == 0:
-            raise ExactUnsupported(f"{type(noise).__name__} with {name}=0 is no noise; drop the stage")
+    if noise.spread == 0:
+        raise ExactUnsupported(f"{noise!r} adds no noise; drop the stage")
     results = np.zeros((3, len(acts), xs.size))
-    spread = {Gaussian: "sigma", Laplace: "scale", Uniform: "width"}[type(noise)]
-    panel = getattr(noise, spread) / 4
+    # Panels no wider than a quarter of the noise scale keep the density well resolved.
+    panel = noise.spread / 4
     for j, (x, dj) in enumerate(zip(xs, d)):
         a, b = noise.bounds(dj, dj)
         a, b = max(a, plan.lo), min(b, plan.hi)

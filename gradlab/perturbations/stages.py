@@ -94,6 +94,11 @@ class Gaussian(Stage):
     def bounds(self, lo, hi):
         return lo - 9.0 * self.sigma, hi + 9.0 * self.sigma
 
+    @property
+    def spread(self) -> float:
+        """The noise's scale parameter (sigma)."""
+        return self.sigma
+
     def cdf(self, t: np.ndarray) -> np.ndarray:
         from scipy.special import ndtr
 
@@ -133,6 +138,11 @@ class Uniform(Stage):
     def bounds(self, lo, hi):
         return lo - self.width / 2, hi + self.width / 2
 
+    @property
+    def spread(self) -> float:
+        """The noise's scale parameter (width)."""
+        return self.width
+
     def cdf(self, t):
         if self.width == 0:
             return (t >= 0).astype(float)
@@ -169,6 +179,11 @@ class Laplace(Stage):
     def bounds(self, lo, hi):
         # The kernel's inversion cannot go beyond b ln(2^54); past 40 b the mass is below 1e-17.
         return lo - 40.0 * self.scale, hi + 40.0 * self.scale
+
+    @property
+    def spread(self) -> float:
+        """The noise's scale parameter (b)."""
+        return self.scale
 
     def cdf(self, t):
         if self.scale == 0:
