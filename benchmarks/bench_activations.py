@@ -39,9 +39,9 @@ def main() -> None:
         act.f(xs[:10])
         cold = time.perf_counter() - t0
         np.testing.assert_allclose(act.df(xs), ref(xs), atol=1e-14)
-        t_df = best_of(lambda: act.df(xs))
-        t_f = best_of(lambda: act.f(xs))
-        t_np = best_of(lambda: ref(xs))
+        t_df = best_of(lambda act=act: act.df(xs))
+        t_f = best_of(lambda act=act: act.f(xs))
+        t_np = best_of(lambda ref=ref: ref(xs))
         print(f"{name:<12}{t_df * 1e3:>16.2f}{t_np * 1e3:>15.2f}{t_np / t_df:>9.1f}x{t_f * 1e3:>16.2f}"
               f"   (first call incl. load/compile {cold:.2f} s)")
 

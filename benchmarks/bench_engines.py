@@ -4,6 +4,7 @@ NumPy implementation of the same job, and the exact engine on the same curves.
 
 Run: python benchmarks/bench_engines.py   (results are recorded in benchmarks/README.md)
 """
+
 from __future__ import annotations
 
 import os
@@ -68,7 +69,9 @@ def main() -> None:
     print(f"numpy      : {t_np:.3f} s  {n / t_np / 1e6:7.1f} M samples/s")
     print(f"speed-up   : {t_np / t_mc:.1f}x")
     print(f"exact      : {t_ex * 1e3:.1f} ms for the same 2 x 201 curves")
-    print(f"mc vs exact: max |diff| / stderr = {z.max():.2f}; numpy vs exact max |diff| = {np.abs(ref - e_ex).max():.2e}")
+    print(
+        f"mc vs exact: max |diff| / stderr = {z.max():.2f}; numpy vs exact max |diff| = {np.abs(ref - e_ex).max():.2e}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """gradlab: how wrong an activation's gradient becomes under analog-hardware perturbations."""
+from gradlab._io import save_figure, save_table
 from gradlab.activations import (
     BUILTINS,
     KINK_CONVENTIONS,
@@ -8,7 +9,6 @@ from gradlab.activations import (
     activation,
     activations,
 )
-from gradlab._io import save_figure, save_table
 from gradlab.engines import ExactUnsupported
 from gradlab.perturbations import (
     BitFlip,

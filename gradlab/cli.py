@@ -5,6 +5,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import numpy as np
+
 import gradlab as gl
 
 __all__ = ["main"]
@@ -54,9 +56,7 @@ def _cmd_show(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
-def _parse_range(text: str) -> "np.ndarray":
-    import numpy as np
-
+def _parse_range(text: str) -> np.ndarray:
     parts = text.split(":")
     if len(parts) != 3:
         raise ValueError(f"--x must look like START:STOP:N, e.g. -1:1:201, got {text!r}")
@@ -95,14 +95,15 @@ def _cmd_figures(args: argparse.Namespace) -> None:
     import time
     from pathlib import Path
 
+    import matplotlib.pyplot as plt
+
     from gradlab._io import save_figure, save_table
+    from gradlab._validate import suggest
     from gradlab.figures import FIGURES, make_figure
 
     names = args.only or list(FIGURES)
     for name in names:
         if name not in FIGURES:
-            from gradlab._validate import suggest
-
             raise ValueError(f"--only: unknown figure {name!r}{suggest(name, FIGURES)}; figures: {', '.join(FIGURES)}")
     out = Path(args.out)
     start = time.perf_counter()
@@ -114,8 +115,6 @@ def _cmd_figures(args: argparse.Namespace) -> None:
         save_figure(fig, out / f"{name}.{args.format}")
         if args.data:
             save_table(data, out / f"{name}.csv")
-        import matplotlib.pyplot as plt
-
         plt.close(fig)
         print(f" {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     print(f"{len(names)} figures written to {out}/ in {time.perf_counter() - start:.1f} s", file=sys.stderr)
@@ -142,7 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", type=float, default=256, help="quantization steps per unit (default 256)")
     p.add_argument("--rounding", default="half_toward_zero", choices=["half_toward_zero", "half_even", "stochastic"])
     p.add_argument("--no-clamp", action="store_true", help="drop the Clamp(-1, 1) stage")
-    p.add_argument("--x", default="-1:1:21", help="inputs as START:STOP:N (default -1:1:21); write --x=-0.1:0.1:5 when START is negative")
+    p.add_argument(
+        "--x",
+        default="-1:1:21",
+        help="inputs as START:STOP:N (default -1:1:21); write --x=-0.1:0.1:5 when START is negative",
+    )
     p.add_argument("--method", default="auto", choices=["auto", "exact", "mc"])
     p.add_argument("--samples", type=int, default=100_000, help="Monte Carlo samples per x")
     p.add_argument("--seed", type=int, default=0)

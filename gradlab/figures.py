@@ -90,7 +90,8 @@ def _family_maps(family: str, fast: bool):
     grid = np.linspace(-0.25, 0.25, 129 if not fast else 65)
     acts = [gl.activation(family, i=i) for i in FAMILY_WEIGHTS]
     df = gl.product_error_map(acts, _paper_chain(), grid, grid, repeats=2 if fast else 8, seed=0)
-    return plots.plot_product_maps(df, f"{family} product error maps, zoomed (P = 256, leakage 0.5)", zoom=0.25, columns=5), df
+    title = f"{family} product error maps, zoomed (P = 256, leakage 0.5)"
+    return plots.plot_product_maps(df, title, zoom=0.25, columns=5), df
 
 
 def relu_gelu_maps_figure(fast: bool = False):

@@ -138,9 +138,10 @@ def plot_product_maps(
     ``columns`` only zoomed views are drawn.  Errors below ``floor`` (zero included) share its colour.
     """
     labels = list(dict.fromkeys(maps["activation"]))
-    views = [(label, None) for label in labels] + ([(label, zoom) for label in labels] if zoom and columns is None else [])
     if zoom and columns is not None:
         views = [(label, zoom) for label in labels]
+    else:
+        views = [(label, None) for label in labels] + ([(label, zoom) for label in labels] if zoom else [])
     ncol = columns or len(labels)
     nrow = int(np.ceil(len(views) / ncol))
     # A shared logarithmic scale: ReLU's and GELU's errors differ by orders of magnitude.

@@ -193,7 +193,9 @@ class Activation:
         return f"Activation({self.name!r}{args}, kink={self.kink!r})"
 
 
-def activation(spec: str | Activation, *, name: str | None = None, kink: str = "autograd", **params: float) -> Activation:
+def activation(
+    spec: str | Activation, *, name: str | None = None, kink: str = "autograd", **params: float
+) -> Activation:
     """An activation by built-in name (``'relu_gelu', i=0.5``) or by expression (``'x*tanh(x)'``).
 
     Expression strings may use ``x``, the names passed as keyword parameters, numbers, ``pi``,
@@ -203,7 +205,9 @@ def activation(spec: str | Activation, *, name: str | None = None, kink: str = "
     if isinstance(spec, Activation):
         if params or name:
             raise TypeError("parameters cannot be given with an Activation object; build a new one")
-        return spec if kink == spec.kink else Activation(spec.name, spec.expr, spec.params, kink=kink, defaults=spec._defaults)
+        if kink == spec.kink:
+            return spec
+        return Activation(spec.name, spec.expr, spec.params, kink=kink, defaults=spec._defaults)
     if not isinstance(spec, str):
         raise TypeError(f"activation must be a built-in name, an expression string or an Activation, got {spec!r}")
     key = spec.strip()

@@ -25,6 +25,8 @@ __all__ = ["mc_moments"]
 
 MAX_LEVELS = 1 << 22
 BLOCK_VALUES = 1 << 22
+#: The statistics returned, in the order _moments_from_diffs gives them.
+STATS = ("mean_abs_error", "bias", "rms_error", "stderr", "bias_stderr")
 
 
 def _moments_from_diffs(diff_sum, diff_sq, abs_sum, n):
@@ -61,7 +63,7 @@ def mc_moments(
 
 
 def _from_counts(acts, dfx, counts, levels, samples):
-    out = {k: [] for k in ("mean_abs_error", "bias", "rms_error", "stderr", "bias_stderr")}
+    out = {k: [] for k in STATS}
     for a, d_clean in zip(acts, dfx):
         table = a.df(levels)
         d = table[None, :] - d_clean[:, None]
@@ -87,4 +89,4 @@ def _general(acts, dfx, xs, kernels, params, key, samples):
             sums[1, ia, start:stop] = (d * d).sum(1)
             sums[2, ia, start:stop] = np.abs(d).sum(1)
     stats = _moments_from_diffs(sums[0], sums[1], sums[2], samples)
-    return dict(zip(("mean_abs_error", "bias", "rms_error", "stderr", "bias_stderr"), stats))
+    return dict(zip(STATS, stats))

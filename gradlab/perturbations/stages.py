@@ -52,11 +52,15 @@ class Stage:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr and getattr(self, f.name) is not None]
+        shown = [
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr and getattr(self, f.name) is not None
+        ]
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
-def _scale_or_leakage(owner: str, scale_name: str, scale, leakage, precision) -> tuple[bool, float | None, float | None]:
+def _scale_or_leakage(
+    owner: str, scale_name: str, scale, leakage, precision
+) -> tuple[bool, float | None, float | None]:
     """Validate 'either the scale, or leakage and precision'; True when leakage form is used."""
     if scale is not None:
         if leakage is not None or precision is not None:

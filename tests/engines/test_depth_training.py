@@ -24,16 +24,20 @@ def test_backpropagated_gradients_match_finite_differences(name):
         up, down = nets.inputs.copy(), nets.inputs.copy()
         up[index] += h
         down[index] -= h
-        num = (D.loss(act, D.Networks(nets.weights, nets.readout, up))
-               - D.loss(act, D.Networks(nets.weights, nets.readout, down)))[index[0]] / (2 * h)
+        num = (
+            D.loss(act, D.Networks(nets.weights, nets.readout, up))
+            - D.loss(act, D.Networks(nets.weights, nets.readout, down))
+        )[index[0]] / (2 * h)
         assert grad_x[index] == pytest.approx(num, rel=1e-6, abs=1e-8)
     for index in [(0, 1, 2), (1, 4, 0)]:
         w_up = [w.copy() for w in nets.weights]
         w_dn = [w.copy() for w in nets.weights]
         w_up[0][index] += h
         w_dn[0][index] -= h
-        num = (D.loss(act, D.Networks(w_up, nets.readout, nets.inputs))
-               - D.loss(act, D.Networks(w_dn, nets.readout, nets.inputs)))[index[0]] / (2 * h)
+        num = (
+            D.loss(act, D.Networks(w_up, nets.readout, nets.inputs))
+            - D.loss(act, D.Networks(w_dn, nets.readout, nets.inputs))
+        )[index[0]] / (2 * h)
         assert grad_w1[index] == pytest.approx(num, rel=1e-6, abs=1e-8)
 
 
@@ -43,7 +47,7 @@ def test_depth_error_grows_with_depth_and_repeats_exactly():
     b = gl.depth_error(["relu", "gelu"], PAPER, **kwargs)
     pd_equal = a.equals(b)
     assert pd_equal
-    for label, part in a.groupby("activation"):
+    for _, part in a.groupby("activation"):
         assert part["input_rel_error"].iloc[1] > part["input_rel_error"].iloc[0] > 0
         assert part["input_rel_error_stderr"].iloc[0] > 0
 
@@ -62,13 +66,17 @@ def test_training_gradients_match_finite_differences():
         dn = [w.copy() for w in weights]
         up[layer][index] += h
         dn[layer][index] -= h
-        num = (T.gradients(act, up, biases, x, y, None, ())[0] - T.gradients(act, dn, biases, x, y, None, ())[0]) / (2 * h)
+        num = (T.gradients(act, up, biases, x, y, None, ())[0] - T.gradients(act, dn, biases, x, y, None, ())[0]) / (
+            2 * h
+        )
         assert gw[layer][index] == pytest.approx(num, rel=1e-6, abs=1e-9)
     up = [b.copy() for b in biases]
     up[0][3] += h
     dn = [b.copy() for b in biases]
     dn[0][3] -= h
-    num = (T.gradients(act, weights, up, x, y, None, ())[0] - T.gradients(act, weights, dn, x, y, None, ())[0]) / (2 * h)
+    num = (T.gradients(act, weights, up, x, y, None, ())[0] - T.gradients(act, weights, dn, x, y, None, ())[0]) / (
+        2 * h
+    )
     assert gb[0][3] == pytest.approx(num, rel=1e-6, abs=1e-9)
 
 
