@@ -6,7 +6,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_atomically", "save_figure", "save_table"]
+__all__ = ["check_table_path", "save_figure", "save_table", "write_atomically"]
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
@@ -32,11 +32,21 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     return write_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt, bbox_inches="tight"))
 
 
+def check_table_path(path: str | os.PathLike) -> str:
+    """The table format ('.csv' or '.parquet') of ``path``; refuse others, and parquet without pyarrow."""
+    fmt = Path(path).suffix.lower()
+    if fmt not in (".csv", ".parquet"):
+        raise ValueError(f"output file must end in .csv or .parquet, got {str(path)!r}")
+    if fmt == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ValueError("writing .parquet needs pyarrow (pip install pyarrow); or write .csv") from None
+    return fmt
+
+
 def save_table(frame, path: str | os.PathLike) -> Path:
     """Save a DataFrame atomically as .csv or .parquet (parquet needs pyarrow)."""
-    fmt = Path(path).suffix.lower()
-    if fmt == ".csv":
+    if check_table_path(path) == ".csv":
         return write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
-    if fmt == ".parquet":
-        return write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))
-    raise ValueError(f"output file must end in .csv or .parquet, got {str(path)!r}")
+    return write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))

@@ -72,8 +72,10 @@ def _parse_range(text: str) -> np.ndarray:
 def _cmd_error(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from gradlab._io import save_table
+    from gradlab._io import check_table_path, save_table
 
+    if args.out:
+        check_table_path(args.out)  # before the computation, not after
     stages = [gl.Gaussian(leakage=args.leakage, precision=args.precision)]
     if not args.no_clamp:
         stages.append(gl.Clamp(-1.0, 1.0))
@@ -167,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"gradlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 0

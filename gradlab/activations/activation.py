@@ -21,6 +21,7 @@ from gradlab.activations.analysis import (
 from gradlab.activations.builtins import BUILTINS
 from gradlab.activations.parser import ExpressionError, parse_expression
 from gradlab.kernels.codegen import kernel_module
+from gradlab.kernels.jit import SERIAL_BELOW
 
 __all__ = ["KINK_CONVENTIONS", "Activation", "activation", "activations", "x"]
 
@@ -140,20 +141,21 @@ class Activation:
     def _kernels(self) -> ModuleType:
         return kernel_module(repr(self), self.expr, self._dexpr_numeric, self.d2expr)
 
-    def _evaluate(self, kernel, values) -> np.ndarray:
+    def _evaluate(self, name: str, values) -> np.ndarray:
         arr = np.asarray(values, dtype=np.float64)
         flat = np.ascontiguousarray(arr).ravel()
         out = np.empty_like(flat)
+        kernel = getattr(self._kernels, name if flat.size >= SERIAL_BELOW else f"{name}_serial")
         kernel(flat, out)
         return out.reshape(arr.shape) if arr.ndim else out[0]
 
     def f(self, values) -> np.ndarray:
         """f at ``values`` (array-like, float64), same shape."""
-        return self._evaluate(self._kernels.f, values)
+        return self._evaluate("f", values)
 
     def df(self, values) -> np.ndarray:
         """f' at ``values`` with the kink convention, same shape."""
-        return self._evaluate(self._kernels.df, values)
+        return self._evaluate("df", values)
 
     def df_exact(self, values) -> np.ndarray:
         """f' at a few points, evaluated symbolically to 30 digits then rounded to float64.
@@ -168,7 +170,7 @@ class Activation:
 
     def d2f(self, values) -> np.ndarray:
         """f'' at ``values`` (away from kinks), same shape."""
-        return self._evaluate(self._kernels.d2f, values)
+        return self._evaluate("d2f", values)
 
     # --- identity ----------------------------------------------------------------------------
     @property

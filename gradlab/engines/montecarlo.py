@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gradlab.activations import Activation
+from gradlab.kernels.jit import SERIAL_BELOW
 from gradlab.perturbations.chain import Chain, seed_of
 
 __all__ = ["mc_moments"]
@@ -82,7 +83,8 @@ def _general(acts, dfx, xs, kernels, params, key, samples):
     for start in range(0, xs.size, rows):
         stop = min(start + rows, xs.size)
         out = block[: stop - start]
-        kernels.perturb_many(xs[start:stop], params, key, start, out)
+        run = kernels.perturb_many if out.size >= SERIAL_BELOW else kernels.perturb_many_serial
+        run(xs[start:stop], params, key, start, out)
         for ia, a in enumerate(acts):
             d = a.df(out) - dfx[ia, start:stop, None]
             sums[0, ia, start:stop] = d.sum(1)

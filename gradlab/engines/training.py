@@ -7,6 +7,8 @@ is noisy at inference too) with its own random streams.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from gradlab.activations import Activation
@@ -15,6 +17,7 @@ from gradlab.perturbations.chain import Chain
 __all__ = ["load_digits_split", "train"]
 
 
+@functools.lru_cache(maxsize=8)
 def load_digits_split(seed: int, test_fraction: float = 0.25):
     """scikit-learn's bundled 8x8 digits (1,797 images; no download), pixels scaled to [0, 1]."""
     try:
@@ -29,7 +32,10 @@ def load_digits_split(seed: int, test_fraction: float = 0.25):
     order = np.random.default_rng(seed).permutation(len(y))
     n_test = int(round(test_fraction * len(y)))
     test, train_ = order[:n_test], order[n_test:]
-    return x[train_], y[train_], x[test], y[test]
+    parts = (x[train_], y[train_], x[test], y[test])
+    for part in parts:
+        part.flags.writeable = False  # cached and shared between runs
+    return parts
 
 
 def _forward(act, weights, biases, x, chain, seed):

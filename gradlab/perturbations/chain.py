@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradlab._validate import check_int
+from gradlab.kernels.jit import SERIAL_BELOW
 from gradlab.perturbations.stages import Clamp, Gaussian, Laplace, Quantize, Stage, Uniform
 
 __all__ = ["Chain", "analog", "chain", "seed_of"]
@@ -87,7 +88,8 @@ class Chain:
         n = 1 if samples is None else check_int("samples", samples, minimum=1)
         flat = np.ascontiguousarray(arr).ravel()
         out = np.empty((flat.size, n))
-        self.kernels.perturb_many(flat, self.params(), seed_of(seed), 0, out)
+        kernel = self.kernels.perturb_many if out.size >= SERIAL_BELOW else self.kernels.perturb_many_serial
+        kernel(flat, self.params(), seed_of(seed), 0, out)
         return out.reshape(arr.shape) if samples is None else out.reshape(arr.shape + (n,))
 
 
