@@ -77,18 +77,15 @@ def _identity(act: Activation) -> dict:
     return {"activation": act.label, "family": act.name, **{f"param_{k}": v for k, v in act.params.items()}}
 
 
-def _frame(acts: list[Activation], xs: np.ndarray, stats: dict[str, np.ndarray], samples: int, method: str,
-           extra: dict | None = None) -> pd.DataFrame:
+def _frame(acts: list[Activation], xs: np.ndarray, stats: dict[str, np.ndarray], samples: int, method: str):
+    """One row per (activation, x): identity columns, then the statistics."""
     parts = []
     for ia, act in enumerate(acts):
         part = {**_identity(act), "kink": act.kink, "x": xs}
         part.update({k: v[ia] for k, v in stats.items()})
         part.update({"samples": samples, "method": method})
         parts.append(pd.DataFrame(part))
-    frame = pd.concat(parts, ignore_index=True)
-    for k, v in (extra or {}).items():
-        frame[k] = v
-    return frame
+    return pd.concat(parts, ignore_index=True)
 
 
 def gradient_error(
@@ -125,7 +122,7 @@ def gradient_error(
     if chosen == "exact":
         return _frame(acts, xs, exact_moments(acts, ch, xs), 0, "exact")
     n = check_int("samples", samples, minimum=2)
-    seed_of(seed)
+    seed_of(seed)  # refuse a bad seed before the run, not inside it
     return _frame(acts, xs, mc_moments(acts, ch, xs, n, seed), n, "mc")
 
 
