@@ -56,7 +56,7 @@ def mc_moments(
             k0 = math.floor(lo * quant.precision) - 1
             k1 = math.ceil(hi * quant.precision) + 1
             counts = np.zeros((xs.size, k1 - k0 + 1), np.int64)
-            missed = kernels.lattice_counts(xs, params, key, samples, float(quant.precision), float(k0), counts)
+            missed = kernels.lattice_counts(xs, params, key, samples, float(k0), counts)
             if not missed.any():
                 levels = np.arange(k0, k1 + 1) / quant.precision
                 return _from_counts(acts, dfx, counts.astype(np.float64), levels, samples)

@@ -171,9 +171,19 @@ def perturb_many_serial(xs, p, seed, stream0, out):
             state, out[j, s] = perturb1(state, xs[j]{args})
 
 
+{lattice}'''
+
+
+_LATTICE_TEMPLATE = '''@inline_kernel
+def perturb1_level(state, v{args}):
+    """perturb1 with the final quantizer returning its level index k (no division by precision)."""
+{level_body}
+    return state, v
+
+
 @array_kernel
-def lattice_counts(xs, p, seed, samples, precision, k0, counts):
-    """counts[j, k - k0] += hits of level k / precision at xs[j]; returns the misses per j."""
+def lattice_counts(xs, p, seed, samples, k0, counts):
+    """counts[j, k - k0] += hits of level k of the final quantizer at xs[j]; returns the misses per j."""
     missed = np.zeros(xs.size, np.int64)
     n_levels = counts.shape[1]
     for j in prange(xs.size):
@@ -189,8 +199,8 @@ def lattice_counts(xs, p, seed, samples, precision, k0, counts):
         while done < samples:
             m = min(1024, samples - done)
             for s in range(m):
-                state, v = perturb1(state, xs[j]{args})
-                idx = v * precision - k0 + 0.5
+                state, k = perturb1_level(state, xs[j]{args})
+                idx = k - k0
                 batch[s] = int(idx) if 0.0 <= idx < n_levels else -1
             # Four interleaved histograms: runs of equal levels would otherwise chain each
             # increment on the store of the previous one.
@@ -216,12 +226,24 @@ def chain_source(kernel_names: list[str]) -> str:
         f"    state, v = {name}(state, v, p{i}_0, p{i}_1, p{i}_2)" for i, name in enumerate(kernel_names)
     ) or "    pass"
     unpack = "\n".join(f"        {n} = p[{n[1:].split('_')[0]}, {n[-1]}]" for n in names)
+    args = "".join(f", {n}" for n in names)
+    lattice = ""
+    imports = set(kernel_names)
+    if kernel_names and kernel_names[-1] == "quantize":
+        # Chains ending in a quantizer also get the level-counting kernel of the Monte Carlo engine.
+        level_names = kernel_names[:-1] + ["quantize_level"]
+        level_body = "\n".join(
+            f"    state, v = {name}(state, v, p{i}_0, p{i}_1, p{i}_2)" for i, name in enumerate(level_names)
+        )
+        lattice = _LATTICE_TEMPLATE.format(args=args, level_body=level_body, unpack=unpack)
+        imports.add("quantize_level")
     return _CHAIN_TEMPLATE.format(
         names=" -> ".join(kernel_names) or "(none)",
-        imports=", ".join(sorted(set(kernel_names))) or "STAGE_KERNELS",
-        args="".join(f", {n}" for n in names),
+        imports=", ".join(sorted(imports)) or "STAGE_KERNELS",
+        args=args,
         body=body,
         unpack=unpack,
+        lattice=lattice,
     )
 
 

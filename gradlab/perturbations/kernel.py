@@ -24,7 +24,7 @@ from gradlab.perturbations.stages import (
     UNIFORM,
 )
 
-__all__ = ["STAGE_KERNELS", "quantize1"]
+__all__ = ["STAGE_KERNELS", "level1", "quantize1"]
 
 @scalar_kernel
 def _sign(v):
@@ -32,8 +32,8 @@ def _sign(v):
 
 
 @scalar_kernel
-def quantize1(v, precision, rounding, u):
-    """Round v to the lattice k/precision; ``u`` in [0, 1) drives stochastic rounding."""
+def level1(v, precision, rounding, u):
+    """The signed lattice index k (a float) that v rounds to; ``u`` in [0, 1) drives stochastic rounding."""
     a = abs(v * precision)
     if rounding == 0:  # half toward zero: ceil(|v P| - 1/2)
         k = np.ceil(a - 0.5)
@@ -46,7 +46,13 @@ def quantize1(v, precision, rounding, u):
         if u < a - k:
             k += 1.0
     # copysign instead of a sign branch: near 0 the sign of v is a coin flip for the predictor.
-    return math.copysign(k, v) / precision
+    return math.copysign(k, v)
+
+
+@scalar_kernel
+def quantize1(v, precision, rounding, u):
+    """Round v to the lattice k/precision; ``u`` in [0, 1) drives stochastic rounding."""
+    return level1(v, precision, rounding, u) / precision
 
 
 @scalar_kernel
@@ -117,6 +123,15 @@ def quantize(state, v, precision, rounding, _2):
     if rounding == 2.0:
         state, u = uniform(state)
     return state, quantize1(v, precision, rounding, u)
+
+
+@inline_kernel
+def quantize_level(state, v, precision, rounding, _2):
+    """As ``quantize``, drawing the same numbers, but returns the level index k instead of k/precision."""
+    u = 0.0
+    if rounding == 2.0:
+        state, u = uniform(state)
+    return state, level1(v, precision, rounding, u)
 
 
 @scalar_kernel
