@@ -64,41 +64,7 @@ def d2f1(x):
     return {d2f}
 
 
-@array_kernel
-def f(xs, out):
-    for j in prange(xs.size):
-        out[j] = f1(xs[j])
-
-
-@array_kernel
-def df(xs, out):
-    for j in prange(xs.size):
-        out[j] = df1(xs[j])
-
-
-@array_kernel
-def d2f(xs, out):
-    for j in prange(xs.size):
-        out[j] = d2f1(xs[j])
-
-
-@serial_kernel
-def f_serial(xs, out):
-    for j in range(xs.size):
-        out[j] = f1(xs[j])
-
-
-@serial_kernel
-def df_serial(xs, out):
-    for j in range(xs.size):
-        out[j] = df1(xs[j])
-
-
-@serial_kernel
-def d2f_serial(xs, out):
-    for j in range(xs.size):
-        out[j] = d2f1(xs[j])
-'''
+{loops}'''
 
 
 class _Printer(PythonCodePrinter):
@@ -123,12 +89,25 @@ def cache_dir() -> Path:
     return path
 
 
+_LOOP = """@{decorator}
+def {name}{suffix}(xs, out):
+    for j in {loop}(xs.size):
+        out[j] = {name}1(xs[j])
+"""
+
+
 def kernel_source(label: str, f: sp.Expr, df: sp.Expr, d2f: sp.Expr) -> str:
     """The Python source of the kernel module for one activation."""
     printer = _Printer()
     safe_label = label.replace('"', "'").replace("\\", "/")
+    # Array loops over each scalar core: parallel, and a serial twin for small arrays.
+    loops = "\n\n".join(
+        _LOOP.format(decorator=decorator, name=name, suffix=suffix, loop=loop)
+        for decorator, suffix, loop in (("array_kernel", "", "prange"), ("serial_kernel", "_serial", "range"))
+        for name in ("f", "df", "d2f")
+    )
     return _TEMPLATE.format(
-        label=safe_label, f=printer.doprint(f), df=printer.doprint(df), d2f=printer.doprint(d2f)
+        label=safe_label, f=printer.doprint(f), df=printer.doprint(df), d2f=printer.doprint(d2f), loops=loops
     )
 
 

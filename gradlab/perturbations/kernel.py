@@ -118,20 +118,18 @@ def clamp(state, v, lo, hi, _2):
 
 
 @inline_kernel
-def quantize(state, v, precision, rounding, _2):
-    u = 0.0
-    if rounding == 2.0:
-        state, u = uniform(state)
-    return state, quantize1(v, precision, rounding, u)
-
-
-@inline_kernel
 def quantize_level(state, v, precision, rounding, _2):
-    """As ``quantize``, drawing the same numbers, but returns the level index k instead of k/precision."""
+    """The level index k that ``quantize`` lands on (drawing the same numbers), not k / precision."""
     u = 0.0
     if rounding == 2.0:
         state, u = uniform(state)
     return state, level1(v, precision, rounding, u)
+
+
+@inline_kernel
+def quantize(state, v, precision, rounding, _2):
+    state, k = quantize_level(state, v, precision, rounding, _2)
+    return state, k / precision
 
 
 @scalar_kernel
