@@ -19,7 +19,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from gradlab.activations import Activation
-from gradlab.kernels.jit import SERIAL_BELOW
 from gradlab.perturbations.chain import Chain, seed_of
 
 __all__ = ["mc_moments"]
@@ -45,8 +44,6 @@ def mc_moments(
     acts: Sequence[Activation], chain: Chain, xs: np.ndarray, samples: int, seed
 ) -> dict[str, np.ndarray]:
     """Sampled statistics of d = f'(x~) - f'(x), each an array of shape (n_acts, n_x)."""
-    params = chain.params()
-    kernels = chain.kernels
     key = seed_of(seed)
     dfx = np.stack([a.df(xs) for a in acts])
     quant = chain.lattice
@@ -56,11 +53,11 @@ def mc_moments(
             k0 = math.floor(lo * quant.precision) - 1
             k1 = math.ceil(hi * quant.precision) + 1
             counts = np.zeros((xs.size, k1 - k0 + 1), np.int64)
-            missed = kernels.lattice_counts(xs, params, key, samples, float(k0), counts)
+            missed = chain.kernels.lattice_counts(xs, chain.params(), key, samples, float(k0), counts)
             if not missed.any():
                 levels = np.arange(k0, k1 + 1) / quant.precision
                 return _from_counts(acts, dfx, counts.astype(np.float64), levels, samples)
-    return _general(acts, dfx, xs, kernels, params, key, samples)
+    return _general(acts, dfx, xs, chain, key, samples)
 
 
 def _from_counts(acts, dfx, counts, levels, samples):
@@ -76,15 +73,14 @@ def _from_counts(acts, dfx, counts, levels, samples):
     return {k: np.stack(v) for k, v in out.items()}
 
 
-def _general(acts, dfx, xs, kernels, params, key, samples):
+def _general(acts, dfx, xs, chain, key, samples):
     sums = np.zeros((3, len(acts), xs.size))
     rows = max(1, BLOCK_VALUES // samples)
     block = np.empty((min(rows, xs.size), samples))
     for start in range(0, xs.size, rows):
         stop = min(start + rows, xs.size)
         out = block[: stop - start]
-        run = kernels.perturb_many if out.size >= SERIAL_BELOW else kernels.perturb_many_serial
-        run(xs[start:stop], params, key, start, out)
+        chain.perturb_into(xs[start:stop], key, start, out)
         for ia, a in enumerate(acts):
             d = a.df(out) - dfx[ia, start:stop, None]
             sums[0, ia, start:stop] = d.sum(1)

@@ -78,6 +78,15 @@ class Chain:
         """The final quantizer when the chain ends with one (outputs lie on its lattice)."""
         return self.stages[-1] if self.stages and isinstance(self.stages[-1], Quantize) else None
 
+    def perturb_into(self, xs: np.ndarray, key: np.uint64, stream0: int, out: np.ndarray) -> None:
+        """out[j, s] = sample s at xs[j] (1-D float64) from stream stream0 + j of the 64-bit ``key``.
+
+        Small jobs run without threads: waking the pool costs more than the work.
+        """
+        kernels = self.kernels
+        run = kernels.perturb_many if out.size >= SERIAL_BELOW else kernels.perturb_many_serial
+        run(xs, self.params(), key, stream0, out)
+
     def apply(self, x, *, seed: int | Sequence[int] = 0, samples: int | None = None) -> np.ndarray:
         """Perturbed values: shape of ``x`` (one draw each), or ``x.shape + (samples,)``.
 
@@ -88,8 +97,7 @@ class Chain:
         n = 1 if samples is None else check_int("samples", samples, minimum=1)
         flat = np.ascontiguousarray(arr).ravel()
         out = np.empty((flat.size, n))
-        kernel = self.kernels.perturb_many if out.size >= SERIAL_BELOW else self.kernels.perturb_many_serial
-        kernel(flat, self.params(), seed_of(seed), 0, out)
+        self.perturb_into(flat, seed_of(seed), 0, out)
         return out.reshape(arr.shape) if samples is None else out.reshape(arr.shape + (n,))
 
 
