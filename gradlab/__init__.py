@@ -2,6 +2,7 @@
 from gradlab._io import save_figure, save_table
 from gradlab.activations import (
     BUILTINS,
+    KINK_CHOICES,
     KINK_CONVENTIONS,
     Activation,
     ExpressionError,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BUILTINS",
+    "KINK_CHOICES",
     "KINK_CONVENTIONS",
     "Activation",
     "BitFlip",

@@ -23,7 +23,7 @@ from gradlab.activations.parser import ExpressionError, parse_expression
 from gradlab.kernels.codegen import kernel_module
 from gradlab.kernels.jit import SERIAL_BELOW
 
-__all__ = ["KINK_CONVENTIONS", "Activation", "activation", "activations", "x"]
+__all__ = ["KINK_CHOICES", "KINK_CONVENTIONS", "Activation", "activation", "activations", "x"]
 
 #: The variable every activation is a function of.
 x = sp.Symbol("x", real=True)
@@ -35,6 +35,8 @@ KINK_CONVENTIONS = {
     "right": "the right limit f'(x0+)",
     "midpoint": "the mean of the one-sided limits",
 }
+#: What ``kink=`` accepts: a convention, or 'paper' for the one the paper's code used for the family.
+KINK_CHOICES = (*KINK_CONVENTIONS, "paper")
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 
@@ -56,8 +58,11 @@ class Activation:
         *,
         kink: str = "autograd",
         defaults: Mapping[str, float] | None = None,
+        family: str | None = None,
     ):
         self.name = name
+        #: The built-in family this activation belongs to (None for an expression).
+        self.family = family
         self.params: dict[str, float] = dict(params or {})
         self.kink = check_choice("kink", kink, KINK_CONVENTIONS)
         self._defaults = dict(defaults or {})
@@ -172,14 +177,31 @@ class Activation:
         """f'' at ``values`` (away from kinks), same shape."""
         return self._evaluate("d2f", values)
 
+    @property
+    def paper_kink(self) -> str | None:
+        """The kink convention that reproduces the paper's code for this family (None if it has none)."""
+        return BUILTINS[self.family].paper_kink if self.family else None
+
+    @property
+    def paper_note(self) -> str:
+        """What the paper's code does at this family's kink, in words ('' for expressions)."""
+        return BUILTINS[self.family].paper_note if self.family else ""
+
+    def with_kink(self, kink: str) -> Activation:
+        """The same activation with another kink convention (one of :data:`KINK_CHOICES`)."""
+        kink = _resolve_kink(kink, self)
+        if kink == self.kink:
+            return self
+        return Activation(self.name, self.expr, self.params, kink=kink, defaults=self._defaults, family=self.family)
+
     # --- identity ----------------------------------------------------------------------------
     @property
     def label(self) -> str:
-        """Short name for legends: parameters that differ from the defaults, e.g. 'relu_gelu(i=0.25)'."""
-        shown = {k: v for k, v in self.params.items() if self._defaults.get(k) != v}
-        if not shown:
-            return self.name
-        return f"{self.name}({', '.join(f'{k}={v:g}' for k, v in shown.items())})"
+        """Short name for legends: what differs from the defaults, e.g. 'relu_gelu(i=0.25)', 'relu(kink=right)'."""
+        shown = [f"{k}={v:g}" for k, v in self.params.items() if self._defaults.get(k) != v]
+        if self.kink != "autograd":
+            shown.append(f"kink={self.kink}")
+        return f"{self.name}({', '.join(shown)})" if shown else self.name
 
     def _key(self) -> tuple:
         return (self.name, tuple(sorted(self.params.items())), self.kink, sp.srepr(self.expr))
@@ -195,21 +217,37 @@ class Activation:
         return f"Activation({self.name!r}{args}, kink={self.kink!r})"
 
 
+def _resolve_kink(kink: str, act: Activation) -> str:
+    """A stored convention from a :data:`KINK_CHOICES` entry ('paper' becomes the family's own)."""
+    check_choice("kink", kink, KINK_CHOICES)
+    if kink != "paper":
+        return kink
+    if act.paper_kink is None:
+        why = act.paper_note or "it is not one of the paper's activations"
+        raise ValueError(
+            f"kink='paper' has no meaning for {act.label!r}: {why}; "
+            f"choose one of {', '.join(map(repr, KINK_CONVENTIONS))}"
+        )
+    return act.paper_kink
+
+
 def activation(
-    spec: str | Activation, *, name: str | None = None, kink: str = "autograd", **params: float
+    spec: str | Activation, *, name: str | None = None, kink: str | None = None, **params: float
 ) -> Activation:
     """An activation by built-in name (``'relu_gelu', i=0.5``) or by expression (``'x*tanh(x)'``).
 
     Expression strings may use ``x``, the names passed as keyword parameters, numbers, ``pi``,
     ``e`` and the functions listed in :data:`gradlab.activations.parser.FUNCTIONS`; nothing in them
     is ever executed.  Parameters are validated against each built-in's allowed range.
+
+    ``kink`` values f' exactly at a kink (:data:`KINK_CONVENTIONS`; 'paper' picks the convention of
+    the paper's code for the family).  Left out, a new activation follows PyTorch autograd and an
+    :class:`Activation` object is returned as it is, with its own convention.
     """
     if isinstance(spec, Activation):
         if params or name:
             raise TypeError("parameters cannot be given with an Activation object; build a new one")
-        if kink == spec.kink:
-            return spec
-        return Activation(spec.name, spec.expr, spec.params, kink=kink, defaults=spec._defaults)
+        return spec if kink is None else spec.with_kink(kink)
     if not isinstance(spec, str):
         raise TypeError(f"activation must be a built-in name, an expression string or an Activation, got {spec!r}")
     key = spec.strip()
@@ -226,7 +264,8 @@ def activation(
         values = {p.name: p.check(params.get(p.name, p.default), key) for p in family.params}
         exact = {k: sp.Rational(repr(v)) for k, v in values.items()}
         defaults = {p.name: p.default for p in family.params if not p.always_shown}
-        return Activation(name or key, family.build(x, **exact), values, kink=kink, defaults=defaults)
+        act = Activation(name or key, family.build(x, **exact), values, defaults=defaults, family=key)
+        return act if kink is None else act.with_kink(kink)
     if _IDENT.match(key) and key != "x":
         raise ValueError(
             f"activation must be a built-in name or an expression in x; unknown name {key!r}"
@@ -239,7 +278,8 @@ def activation(
     symbols = {k: sp.Symbol(k, real=True) for k in values}
     expr = parse_expression(key, x, symbols)
     expr = expr.subs({symbols[k]: sp.Rational(repr(v)) for k, v in values.items()})
-    return Activation(name or key, expr, values, kink=kink, defaults=values)
+    act = Activation(name or key, expr, values, defaults=values)
+    return act if kink is None else act.with_kink(kink)
 
 
 def activations() -> pd.DataFrame:

@@ -2,7 +2,9 @@
 
 Piece conditions are written the way PyTorch's kernels test them, so that differentiating the
 active piece at a kink reproduces autograd's choice (ReLU'(0) = 0, LeakyReLU'(0) = alpha,
-ReLU6'(0) = ReLU6'(6) = 0, Hardswish'(-3) = -1/2, ELU'(0) = alpha).
+ReLU6'(0) = ReLU6'(6) = 0, Hardswish'(-3) = -1/2, ELU'(0) = alpha).  Where the paper's own code
+chose differently (its ReLU<->SiLU class uses ReLU'(0) = 1), the family records the convention that
+reproduces it (``paper_kink``; ``gl.activation(..., kink="paper")`` selects it) and says so in words.
 """
 from __future__ import annotations
 
@@ -49,6 +51,11 @@ class Builtin:
     params: tuple[Param, ...]
     build: Callable[..., sp.Expr]
     doc: str
+    #: The kink convention that reproduces the paper's code (Vivswan/GeLUReLUInterpolation on
+    #: AnalogVNN) for this family, or None where the paper has no single one.
+    paper_kink: str | None = None
+    #: What the paper's code does at this family's kink, in words (shown by ``gradlab show``).
+    paper_note: str = ""
 
 
 def _relu(x, alpha):
@@ -79,32 +86,58 @@ _BETA = Param("beta", 1.0, 0.0, _INF, (False, False), doc="SiLU/softplus sharpne
 _LAM = Param("lam", 1.0, 0.0, _INF, (False, False), doc="clipping threshold lambda")
 
 _LIST = [
-    Builtin("relu", (_ALPHA,), _relu, "x for x > 0, alpha x otherwise"),
+    Builtin(
+        "relu",
+        (_ALPHA,),
+        _relu,
+        "x for x > 0, alpha x otherwise",
+        paper_note="the paper has no single ReLU'(0): its ReLU<->GELU class at i = 0 gives 0 (kink='autograd'), "
+        "AnalogVNN's own ReLU gives 1 (kink='right')",
+    ),
     Builtin(
         "leaky_relu",
         (Param("alpha", 0.01, 0.0, 1.0, doc="slope for x <= 0"),),
         _relu,
         "x for x > 0, alpha x otherwise (alpha = 0.01)",
     ),
-    Builtin("gelu", (_S,), _gelu, "x Phi(s x) = x/2 (1 + erf(s x / sqrt 2))"),
+    Builtin(
+        "gelu",
+        (_S,),
+        _gelu,
+        "x Phi(s x) = x/2 (1 + erf(s x / sqrt 2))",
+        paper_kink="autograd",
+        paper_note="no kink: every convention gives the same f'",
+    ),
     Builtin(
         "gelu_tanh",
         (),
         lambda x: x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational("0.044715") * x**3))),
         "x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the hardware approximation of GELU",
     ),
-    Builtin("silu", (_BETA,), _silu, "x sigmoid(beta x)"),
+    Builtin(
+        "silu",
+        (_BETA,),
+        _silu,
+        "x sigmoid(beta x)",
+        paper_kink="autograd",
+        paper_note="no kink: every convention gives the same f'",
+    ),
     Builtin(
         "relu_gelu",
         (_I, _S, _ALPHA),
         lambda x, i, s, alpha: (1 - i) * _relu(x, alpha) + i * _gelu(x, s),
         "(1 - i) relu_alpha(x) + i gelu_s(x), the paper's interpolant",
+        paper_kink="autograd",
+        paper_note="the paper's ReLU<->GELU class uses ReLU'(0) = 0, as PyTorch autograd (kink='autograd')",
     ),
     Builtin(
         "relu_silu",
         (_I, _ALPHA),
         lambda x, i, alpha: (1 - i) * _relu(x, alpha) + i * _silu(x, 1),
         "(1 - i) relu_alpha(x) + i silu(x), the paper's interpolant",
+        paper_kink="right",
+        paper_note="the paper's ReLU<->SiLU class uses ReLU'(0) = 1 (x >= 0), the right limit (kink='right'); "
+        "PyTorch autograd gives 0",
     ),
     Builtin("relu6", (), lambda x: _clipped(x, 6), "min(max(x, 0), 6)"),
     Builtin("clipped_relu", (_LAM,), _clipped, "min(max(x, 0), lam): saturates at lam (ProAct)"),
