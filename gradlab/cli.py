@@ -43,6 +43,8 @@ def _cmd_show(args: argparse.Namespace) -> None:
         f"  gradient step discontinuity |f'(0+) - f'(0-)| = {act.gsd_exact} = {act.gsd:.6g}",
         f"  f' at a kink: {act.kink} ({gl.KINK_CONVENTIONS[act.kink]})",
     ]
+    if act.paper_note:
+        lines.append(f"  the paper's code: {act.paper_note}")
     if kinks:
         lines.append("  kinks:")
         for k in kinks:
@@ -81,7 +83,7 @@ def _cmd_error(args: argparse.Namespace) -> None:
         stages.append(gl.Clamp(-1.0, 1.0))
     stages.append(gl.Quantize(args.precision, rounding=args.rounding))
     chain = gl.chain(stages)
-    acts = [gl.activation(name) for name in args.names]
+    acts = [gl.activation(name, kink=args.kink) for name in args.names]
     df = gl.gradient_error(acts, chain, _parse_range(args.x), method=args.method, samples=args.samples, seed=args.seed)
     if args.out:
         path = save_table(df, args.out)
@@ -134,6 +136,12 @@ def _cmd_figures(args: argparse.Namespace) -> None:
     print(f"{done} figures written to {out}/ in {time.perf_counter() - start:.1f} s{note}", file=sys.stderr)
 
 
+KINK_HELP = (
+    "value of f' exactly at a kink: autograd (PyTorch, default), left, right, midpoint, or paper "
+    "(the convention of the paper's code for the family)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gradlab", description="Gradient errors of activation functions under analog noise."
@@ -146,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="formula, derivative, kinks, GSD and smoothness of one activation")
     p.add_argument("name", help="built-in name or expression in x, e.g. relu_gelu or 'x*tanh(x)'")
     p.add_argument("params", nargs="*", help="parameters as NAME=VALUE, e.g. i=0.5")
-    p.add_argument("--kink", default="autograd", choices=list(gl.KINK_CONVENTIONS), help="value of f' at a kink")
+    p.add_argument("--kink", default="autograd", choices=gl.KINK_CHOICES, help=KINK_HELP)
     p.set_defaults(run=_cmd_show)
 
     p = sub.add_parser("error", help="gradient error under the analog chain (Gaussian -> Clamp -> Quantize)")
@@ -160,8 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="-1:1:21",
         help="inputs as START:STOP:N (default -1:1:21); write --x=-0.1:0.1:5 when START is negative",
     )
+    p.add_argument("--kink", default="autograd", choices=gl.KINK_CHOICES, help=KINK_HELP)
     p.add_argument("--method", default="auto", choices=["auto", "exact", "mc"])
-    p.add_argument("--samples", type=int, default=100_000, help="Monte Carlo samples per x")
+    p.add_argument(
+        "--samples",
+        type=int,
+        help="Monte Carlo samples per x; giving it asks for sampling, so --method auto samples "
+        "(default: exact where possible, else 100000 samples)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="write the table to FILE.csv or FILE.parquet (atomically) instead of printing")
     p.set_defaults(run=_cmd_error)

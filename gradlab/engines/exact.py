@@ -104,7 +104,7 @@ def _lattice(acts, plan: ExactPlan, d, dfx):
     k0 = int(np.rint(Chain((q,)).apply(lo) * P))
     k1 = int(np.rint(Chain((q,)).apply(hi) * P))
     ks = np.arange(k0, k1 + 1)
-    levels = ks / P
+    levels = q.values(ks)
     # P(x~ >= level k+1) = P(d + n > (k + 1/2)/P); the end levels take the tails (clamp, or
     # noise mass below 1e-17 beyond the truncation).
     t = (ks[:-1] + 0.5) / P

@@ -55,7 +55,7 @@ def mc_moments(
             counts = np.zeros((xs.size, k1 - k0 + 1), np.int64)
             missed = chain.kernels.lattice_counts(xs, chain.params(), key, samples, float(k0), counts)
             if not missed.any():
-                levels = np.arange(k0, k1 + 1) / quant.precision
+                levels = quant.values(np.arange(k0, k1 + 1))
                 return _from_counts(acts, dfx, counts.astype(np.float64), levels, samples)
     return _general(acts, dfx, xs, chain, key, samples)
 

@@ -1,6 +1,7 @@
 """Perturbation stages and chains: noise, clamping, quantization, bit faults."""
 from gradlab.perturbations.chain import Chain, analog, chain
 from gradlab.perturbations.stages import (
+    QUANTIZE_COMPAT,
     ROUNDING,
     BitFlip,
     Clamp,
@@ -13,6 +14,7 @@ from gradlab.perturbations.stages import (
 )
 
 __all__ = [
+    "QUANTIZE_COMPAT",
     "ROUNDING",
     "BitFlip",
     "Chain",

@@ -114,11 +114,13 @@ def analog(
     *,
     noise: str = "gaussian",
     clamp: tuple[float, float] | None = (-1.0, 1.0),
+    compat: str = "gradlab",
 ) -> Chain:
     """The paper's analog chain: noise(leakage, precision) -> Clamp(-1, 1) -> Quantize(precision).
 
     ``noise`` is 'gaussian' (the paper), 'uniform' or 'laplace'; ``clamp=None`` drops the clamp
-    (one of the paper's figures does).
+    (one of the paper's figures does); ``compat='analogvnn'`` quantizes as AnalogVNN's
+    ReducePrecision does, bit for bit (see :class:`Quantize`).
     """
     kinds = {"gaussian": Gaussian, "uniform": Uniform, "laplace": Laplace}
     if noise not in kinds:
@@ -126,5 +128,5 @@ def analog(
     stages: list[Stage] = [kinds[noise](leakage=leakage, precision=precision)]
     if clamp is not None:
         stages.append(Clamp(*clamp))
-    stages.append(Quantize(precision))
+    stages.append(Quantize(precision, compat=compat))
     return Chain(tuple(stages))

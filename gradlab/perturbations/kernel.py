@@ -127,8 +127,11 @@ def quantize_level(state, v, precision, rounding, _2):
 
 
 @inline_kernel
-def quantize(state, v, precision, rounding, _2):
-    state, k = quantize_level(state, v, precision, rounding, _2)
+def quantize(state, v, precision, rounding, reciprocal):
+    state, k = quantize_level(state, v, precision, rounding, reciprocal)
+    # reciprocal > 0 is AnalogVNN's k * (1/P) (Quantize(compat='analogvnn')); the formula divides.
+    if reciprocal > 0.0:
+        return state, k * reciprocal
     return state, k / precision
 
 

@@ -19,6 +19,7 @@ from scipy.special import erfinv, gammaincc
 from gradlab._validate import check_choice, check_int, check_interval, check_positive
 
 __all__ = [
+    "QUANTIZE_COMPAT",
     "ROUNDING",
     "BitFlip",
     "Clamp",
@@ -35,6 +36,13 @@ GAUSSIAN, UNIFORM, LAPLACE, POISSON, CLAMP, QUANTIZE, BITFLIP_FIXED, BITFLIP_FLO
 
 #: Rounding rules of :class:`Quantize`, with their kernel codes.
 ROUNDING = {"half_toward_zero": 0, "half_even": 1, "stochastic": 2}
+
+#: How :class:`Quantize` turns a level index k into a value.
+QUANTIZE_COMPAT = {
+    "gradlab": "k / precision, the formula's division, correctly rounded",
+    "analogvnn": "k * (1 / precision) with the reciprocal in float32, as AnalogVNN's ReducePrecision computes it "
+    "from its integer precision tensor (bit for bit on float64 tensors)",
+}
 
 
 class Stage:
@@ -290,22 +298,43 @@ class Quantize(Stage):
     Q(v) = sign(v) ceil(|v precision| - 1/2) / precision), 'half_even', or 'stochastic'
     (on |v| precision: floor with probability 1 - frac, ceil with probability frac; sign restored;
     unbiased).  For b bits, the paper's sweeps use precision = 2**b.
+
+    ``compat``: 'gradlab' divides the level index by precision; 'analogvnn' multiplies it by
+    AnalogVNN's float32 reciprocal, reproducing its ReducePrecision bit for bit (values then differ
+    from the formula by up to ~1e-7 relative when precision is not a power of two, which moves a
+    level off a kink such as a clamp bound at 1).  See :data:`QUANTIZE_COMPAT`.
     """
 
     precision: float = 256.0
     rounding: str = "half_toward_zero"
+    compat: str = field(default="gradlab", repr=False)
     code: ClassVar[int] = QUANTIZE
 
     def __post_init__(self):
         check_positive("Quantize: precision", self.precision)
         check_choice("Quantize: rounding", self.rounding, ROUNDING)
+        check_choice("Quantize: compat", self.compat, QUANTIZE_COMPAT)
 
     @property
     def random(self) -> bool:  # type: ignore[override]
         return self.rounding == "stochastic"
 
+    @property
+    def reciprocal(self) -> float:
+        """The factor AnalogVNN multiplies level indices by: 1/precision rounded to float32 (0 for 'gradlab')."""
+        return float(np.float32(1.0 / self.precision)) if self.compat == "analogvnn" else 0.0
+
+    def values(self, k: np.ndarray) -> np.ndarray:
+        """The values of lattice indices ``k`` (float array), exactly as the kernel computes them."""
+        k = np.asarray(k, dtype=np.float64)
+        return k * self.reciprocal if self.compat == "analogvnn" else k / float(self.precision)
+
     def kernel_params(self):
-        return (float(self.precision), float(ROUNDING[self.rounding]))
+        return (float(self.precision), float(ROUNDING[self.rounding]), self.reciprocal)
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return text if self.compat == "gradlab" else f"{text[:-1]}, compat={self.compat!r})"
 
     def bounds(self, lo, hi):
         step = 1.0 / self.precision
