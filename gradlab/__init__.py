@@ -31,6 +31,7 @@ from gradlab.queries import (
     error_near_zero,
     gradient_error,
     product_error_map,
+    product_error_stats,
     step_discontinuity,
     train_noisy,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "error_near_zero",
     "gradient_error",
     "product_error_map",
+    "product_error_stats",
     "save_figure",
     "save_table",
     "step_discontinuity",

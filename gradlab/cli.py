@@ -103,12 +103,13 @@ def _cmd_figures(args: argparse.Namespace) -> None:
 
     from gradlab._io import save_figure, save_table
     from gradlab._validate import suggest
-    from gradlab.figures import FIGURES, make_figure
+    from gradlab.figures import FIGURES, PAPER_FIGURES, make_figure
 
-    names = args.only or list(FIGURES)
+    known = {**FIGURES, **PAPER_FIGURES}
+    names = args.only or list(FIGURES) + (list(PAPER_FIGURES) if args.paper else [])
     for name in names:
-        if name not in FIGURES:
-            raise ValueError(f"--only: unknown figure {name!r}{suggest(name, FIGURES)}; figures: {', '.join(FIGURES)}")
+        if name not in known:
+            raise ValueError(f"--only: unknown figure {name!r}{suggest(name, known)}; figures: {', '.join(known)}")
     out = Path(args.out)
     start = time.perf_counter()
     skipped = []
@@ -186,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="png", choices=["png", "pdf", "svg"])
     p.add_argument("--fast", action="store_true", help="fewer samples and coarser grids, same figures")
     p.add_argument("--data", action="store_true", help="also write each figure's data as CSV")
+    p.add_argument(
+        "--paper",
+        action="store_true",
+        help="also draw the paper's own renderings (one noise realization, its colour limits) beside gradlab's",
+    )
     p.set_defaults(run=_cmd_figures)
     return parser
 

@@ -24,6 +24,7 @@ __all__ = [
     "plot_error_ratio",
     "plot_gradient_error",
     "plot_product_maps",
+    "plot_product_maps_paper",
     "plot_quantized_family",
     "plot_step_discontinuity",
     "plot_training",
@@ -167,6 +168,37 @@ def plot_product_maps(
             ax.set_visible(False)
         bar = fig.colorbar(image, ax=axes, shrink=0.85)
         bar.set_label("mean |f'(noisy a·w) - f'(a·w)|")
+        fig.suptitle(title)
+        return fig
+
+
+def plot_product_maps_paper(maps: pd.DataFrame, title: str, limits: dict[str, float], zoom: float) -> Figure:
+    """The paper's rendering of product error maps: one realization, a linear colour scale per activation.
+
+    ``limits`` maps each activation label to its colour limit (the paper: 1 for ReLU, 0.01 for
+    GELU; larger errors share the top colour).  Top row whole, bottom row zoomed to [-zoom, zoom].
+    """
+    labels = list(dict.fromkeys(maps["activation"]))
+    with style():
+        fig, axes = plt.subplots(2, len(labels), figsize=(3.0 * len(labels) + 0.6, 5.4),
+                                 constrained_layout=True, squeeze=False)
+        for col, label in enumerate(labels):
+            part = maps[maps["activation"] == label]
+            a = np.unique(part["input"])
+            w = np.unique(part["weight"])
+            grid = part["error"].to_numpy().reshape(a.size, w.size)
+            for row, z in enumerate((None, zoom)):
+                ax = axes[row, col]
+                image = ax.pcolormesh(w, a, grid, shading="nearest", cmap="viridis", vmin=0, vmax=limits[label],
+                                      rasterized=True)
+                if z:
+                    ax.set_xlim(-z, z)
+                    ax.set_ylim(-z, z)
+                ax.set(xlabel="weight w", ylabel="input a", title=label + (f" (zoom ±{z:g})" if z else ""))
+                ax.set_aspect("equal")
+                ax.grid(False)
+                bar = fig.colorbar(image, ax=ax, shrink=0.85, extend="max")
+                bar.set_label(f"|f'(noisy a·w) - f'(a·w)|, limit {limits[label]:g}")
         fig.suptitle(title)
         return fig
 

@@ -174,3 +174,58 @@ def test_cli_error_honours_kink_and_samples():
     assert out.stdout.split()[-2:] == ["2000", "mc"]
     out = run_cli("show", "relu_silu", "i=0.5", "--kink", "paper")
     assert "kink='right'" in out.stdout and "the paper's code: the paper's ReLU<->SiLU class" in out.stdout
+
+
+def test_product_error_stats_are_the_realizations_of_the_map_by_hand():
+    """Realization r draws streams (seed, r, 0|1|2); ReLU's error is 1 where the sign of the product flips."""
+    g = np.linspace(-0.5, 0.5, 65)
+    stats = gl.product_error_stats(["relu", "gelu"], PAPER, g, g, window=0.25, repeats=3, seed=4)
+    inside = np.abs(g) <= 0.25
+    for r in range(3):
+        a = PAPER.apply(g, seed=(4, r, 0))
+        w = PAPER.apply(g, seed=(4, r, 1))
+        noisy = PAPER.apply(np.outer(a, w), seed=(4, r, 2))
+        err = np.abs((noisy > 0).astype(float) - (np.outer(g, g) > 0))[inside][:, inside]
+        row = stats[(stats.activation == "relu") & (stats.realization == r)].iloc[0]
+        assert row["mean"] == err.mean() and row["max"] == err.max() == 1.0
+        assert row["zero_fraction"] == (err == 0).mean() and row["cells"] == err.size
+    one = gl.product_error_map(["relu", "gelu"], PAPER, g, g, repeats=1, seed=4)
+    cell = (one["input"].abs() <= 0.25) & (one["weight"].abs() <= 0.25)
+    means = one[cell].groupby("activation")["error"].mean()
+    first = stats[stats.realization == 0].set_index("activation")["mean"]
+    assert means["gelu"] == pytest.approx(first["gelu"], rel=1e-12)
+    with pytest.raises(ValueError, match="window must be > 0"):
+        gl.product_error_stats("relu", PAPER, g, g, window=0)
+
+
+def test_paper_reading_of_one_hundred_x():
+    """SPEC section 7: in one realization, ReLU/GELU is about 95 by window maxima and about 41 by means."""
+    g = np.linspace(-1, 1, 2 * P + 1)
+    stats = gl.product_error_stats(["relu", "gelu"], PAPER, g, g, window=0.25, repeats=4, seed=0)
+    t = stats.pivot(index="realization", columns="activation", values=["mean", "max"])
+    by_max = t["max"]["relu"] / t["max"]["gelu"]
+    by_mean = t["mean"]["relu"] / t["mean"]["gelu"]
+    assert 75 < by_max.mean() < 120 and 38 < by_mean.mean() < 44
+    assert (by_max > 1.8 * by_mean).all()
+
+
+def test_paper_product_maps_figure_uses_one_realization_and_the_papers_colour_limits():
+    from gradlab.figures import PAPER_FIGURES, make_figure
+
+    fig, df = make_figure("product_maps_paper", fast=True)
+    assert set(df["repeats"]) == {1} and "product_maps_paper" in PAPER_FIGURES
+    from matplotlib.collections import QuadMesh
+
+    maps = [ax for ax in fig.axes if ax.get_title()]  # the colour bars' axes have no title
+    meshes = [c for ax in maps for c in ax.collections if isinstance(c, QuadMesh)]
+    assert len(meshes) == 4  # whole and zoomed, ReLU and GELU
+    limits = sorted({m.get_clim() for m in meshes})
+    assert limits == [(0.0, 0.01), (0.0, 1.0)]
+    assert "max" in fig._suptitle.get_text() and "mean" in fig._suptitle.get_text()
+
+
+def test_cli_figures_paper_draws_the_variant_beside(tmp_path):
+    out = run_cli("figures", "--only", "product_maps_paper", "--fast", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["product_maps_paper.png"]
+    assert "--paper" in run_cli("figures", "--help").stdout
