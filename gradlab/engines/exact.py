@@ -9,7 +9,8 @@ continuous noise (Gaussian, Uniform, Laplace), then either
   |f'(u) - f'(x)| p(u - d) over the open range, by Gauss-Legendre panels whose edges include the
   kinks of f', the point x and every other root of f'(u) = f'(x), so the integrand is smooth on
   each panel;
-- no noise at all: x~ = g(x) and e(x) = |f'(g(x)) - f'(x)|.
+- no noise at all: x~ = g(x) and e(x) = |f'(g(x)) - f'(x)|; with a final stochastic rounding,
+  x~ is one of the two levels around g(x), the far one with probability the fractional distance.
 """
 from __future__ import annotations
 
@@ -43,8 +44,14 @@ class ExactPlan:
 
 
 def exact_plan(chain: Chain) -> ExactPlan:
-    """Split a chain into deterministic pre-stages, one noise, clamps and a final quantizer."""
+    """Split a chain into deterministic pre-stages, one noise, clamps and a final quantizer.
+
+    A final stochastic quantizer is exact only after deterministic stages (``noise`` None).
+    """
     stages = list(chain.stages)
+    last = chain.lattice
+    if last is not None and last.random and not any(s.random for s in stages[:-1]):
+        return ExactPlan(Chain(tuple(stages[:-1])), None, -math.inf, math.inf, last)
     for s in stages:
         if s.random and not isinstance(s, _NOISE):
             raise ExactUnsupported(
@@ -77,6 +84,8 @@ def exact_moments(acts: Sequence[Activation], chain: Chain, xs: np.ndarray) -> d
     plan = exact_plan(chain)
     d = plan.pre.apply(xs) if len(plan.pre) else xs.copy()
     dfx = np.stack([a.df(xs) for a in acts])
+    if plan.noise is None and plan.quantizer is not None:
+        return _stochastic_rounding(acts, plan.quantizer, d, dfx)
     if plan.noise is None:
         diff = np.stack([a.df(d) for a in acts]) - dfx
         return _pack(np.abs(diff), diff, diff**2)
@@ -125,6 +134,21 @@ def _lattice(acts, plan: ExactPlan, d, dfx):
         bias.append((p * diff).sum(1))
         second.append((p * diff * diff).sum(1))
     return _pack(np.stack(mean_abs), np.stack(bias), np.stack(second))
+
+
+def _stochastic_rounding(acts, q: Quantize, d, dfx):
+    """x~ = sign(d) k/P or sign(d) (k + 1)/P with k = floor(|d| P), the latter with probability frac(|d| P)."""
+    a = np.abs(d) * float(q.precision)
+    k = np.floor(a)
+    up = a - k
+    sign = np.where(d < 0, -1.0, 1.0)
+    low, high = q.values(sign * k), q.values(sign * (k + 1))
+    moments = np.zeros((3, len(acts), d.size))
+    for ia, act in enumerate(acts):
+        for value, prob in ((low, 1.0 - up), (high, up)):
+            diff = act.df(value) - dfx[ia]
+            moments[:, ia] += prob * np.stack([np.abs(diff), diff, diff * diff])
+    return _pack(*moments)
 
 
 def _breakpoints(act: Activation, x: float, a: float, b: float) -> np.ndarray:
