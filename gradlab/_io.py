@@ -9,14 +9,33 @@ from pathlib import Path
 __all__ = ["check_table_path", "save_figure", "save_table", "write_atomically"]
 
 
+#: Resolution of raster output (PNG), dots per inch: sharp in print at column width.
+DPI = 200
+
+
+def _final_mode(target: Path) -> int:
+    """The mode a plain ``open(path, 'w')`` would leave: the existing file's, else 0666 minus the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
+
+    The temporary file is private while it is written; the published file gets the mode any other
+    program's would (an existing file's own mode, else 0666 less the umask).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _final_mode(target))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -29,7 +48,7 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     fmt = Path(path).suffix.lstrip(".").lower()
     if fmt not in ("png", "pdf", "svg"):
         raise ValueError(f"figure format must be png, pdf or svg, got {fmt!r} (from {str(path)!r})")
-    return write_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt, bbox_inches="tight"))
+    return write_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt, bbox_inches="tight", dpi=DPI))
 
 
 def check_table_path(path: str | os.PathLike) -> str:

@@ -1,0 +1,43 @@
+"""Atomic output: published files get ordinary modes; figures are sharp enough to print."""
+import os
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from PIL import Image
+
+import gradlab as gl
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_new_files_get_the_umask_mode_not_the_private_temporary_one(tmp_path, umask_022):
+    table = gl.save_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
+    fig = plt.figure()
+    png = gl.save_figure(fig, tmp_path / "f.png")
+    plt.close(fig)
+    assert oct(table.stat().st_mode & 0o777) == oct(0o644)
+    assert oct(png.stat().st_mode & 0o777) == oct(0o644)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_existing_file_keeps_its_mode(tmp_path, umask_022):
+    path = tmp_path / "t.csv"
+    path.write_text("old")
+    path.chmod(0o640)
+    gl.save_table(pd.DataFrame({"a": [1]}), path)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o640) and path.read_text().startswith("a")
+
+
+def test_png_figures_are_written_at_print_resolution(tmp_path):
+    fig = plt.figure(figsize=(2, 1))
+    path = gl.save_figure(fig, tmp_path / "f.png")
+    plt.close(fig)
+    dpi = Image.open(path).info["dpi"]
+    assert dpi[0] == pytest.approx(200, abs=0.01)
+    assert Image.open(path).size[0] >= 2 * 150 * 0.9  # bbox_inches='tight' may trim a little
