@@ -1,15 +1,11 @@
 """Figure 4: relu_gelu for i in {0, .25, .5, .75, 1}: clean, quantized, noisy then quantized.
 
-Run from the repository root: python analyses/relu_gelu_family.py [--fast]
+Run from the repository root: python analyses/relu_gelu_family.py [--help] [--out DIR] [--fast] [--format F] [--data]
 The recipe (query, then plot) is gradlab.figures.relu_gelu_family_figure; it returns the figure and the data it drew.
 """
 import sys
 from pathlib import Path
 
-import gradlab as gl
-from gradlab.figures import relu_gelu_family_figure
+from gradlab.cli import analysis_main
 
-out = Path(__file__).resolve().parent.parent / "figures"
-fig, data = relu_gelu_family_figure(fast="--fast" in sys.argv)
-gl.save_figure(fig, out / "relu_gelu_family.png")
-print(f"wrote {out / 'relu_gelu_family.png'} ({len(data)} rows of data)")
+sys.exit(analysis_main("relu_gelu_family", Path(__file__).resolve().parent.parent / "figures"))

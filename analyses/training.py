@@ -1,16 +1,11 @@
 """Network-level counterpart: digits test accuracy against i, trained and tested under noise.
 
-Run from the repository root: python analyses/training.py [--fast]
+Run from the repository root: python analyses/training.py [--help] [--out DIR] [--fast] [--format F] [--data]
 The recipe (query, then plot) is gradlab.figures.training_figure; it returns the figure and the data it drew.
 """
 import sys
 from pathlib import Path
 
-import gradlab as gl
-from gradlab.figures import training_figure
+from gradlab.cli import analysis_main
 
-out = Path(__file__).resolve().parent.parent / "figures"
-fig, data = training_figure(fast="--fast" in sys.argv)
-gl.save_figure(fig, out / "training.png")
-gl.save_table(data, out / "training.csv")
-print(f"wrote {out / 'training.png'} ({len(data)} rows of data)")
+sys.exit(analysis_main("training", Path(__file__).resolve().parent.parent / "figures"))

@@ -6,7 +6,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["check_table_path", "save_figure", "save_table", "write_atomically"]
+__all__ = ["check_output_dir", "check_table_path", "save_figure", "save_table", "write_atomically"]
 
 
 #: Resolution of raster output (PNG), dots per inch: sharp in print at column width.
@@ -40,6 +40,26 @@ def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> P
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return target
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """``path`` as a directory that exists and can be written to (created if missing), before any work.
+
+    Errors name the user's path and say what is wrong in words.
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"output directory {str(path)!r} is an existing file; give a directory")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output directory {str(path)!r}: {exc.strerror}") from None
+    try:
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write into output directory {str(path)!r}: {exc.strerror}") from None
     return target
 
 

@@ -20,6 +20,9 @@ __all__ = [
 
 
 def _describe(value: object) -> str:
+    # NumPy scalars print as np.float64(nan) since NumPy 2; users typed nan.
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()
     return repr(value)
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -9,7 +11,7 @@ import numpy as np
 
 import gradlab as gl
 
-__all__ = ["main"]
+__all__ = ["analysis_main", "main", "write_figures"]
 
 
 def _parse_params(items: Sequence[str]) -> dict[str, float]:
@@ -25,11 +27,21 @@ def _parse_params(items: Sequence[str]) -> dict[str, float]:
     return params
 
 
-def _cmd_list(args: argparse.Namespace) -> None:
-    import pandas as pd
+#: The command line's output fits this many columns.
+WIDTH = 100
 
-    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
-        print(gl.activations().to_string(index=False))
+
+def _cmd_list(args: argparse.Namespace) -> None:
+    import textwrap
+
+    table = gl.activations()
+    name_w = max(map(len, table["name"])) + 2
+    indent = " " * name_w
+    for row in table.itertuples():
+        params = f"  [{row.allowed}]" if row.allowed else ""
+        print(textwrap.fill(f"{row.name:<{name_w}}{row.formula}", WIDTH, subsequent_indent=indent))
+        if params:
+            print(textwrap.fill(f"{indent}{row.parameters}{params}", WIDTH, subsequent_indent=indent + "  "))
 
 
 def _cmd_show(args: argparse.Namespace) -> None:
@@ -95,22 +107,36 @@ def _cmd_error(args: argparse.Namespace) -> None:
         print(df[cols].to_string(index=False))
 
 
-def _cmd_figures(args: argparse.Namespace) -> None:
-    import time
-    from pathlib import Path
-
-    import matplotlib.pyplot as plt
-
-    from gradlab._io import save_figure, save_table
+def _figure_names(args: argparse.Namespace) -> list[str]:
     from gradlab._validate import suggest
-    from gradlab.figures import FIGURES, PAPER_FIGURES, make_figure
+    from gradlab.figures import FIGURES, PAPER_FIGURES
 
     known = {**FIGURES, **PAPER_FIGURES}
     names = args.only or list(FIGURES) + (list(PAPER_FIGURES) if args.paper else [])
     for name in names:
         if name not in known:
             raise ValueError(f"--only: unknown figure {name!r}{suggest(name, known)}; figures: {', '.join(known)}")
-    out = Path(args.out)
+    return names
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def write_figures(names: Sequence[str], out, *, fmt: str = "png", fast: bool = False, data: bool = False,
+                  required: bool = False) -> None:
+    """Draw the named figures into the directory ``out`` (checked before any work), with progress on stderr.
+
+    A figure whose optional extra is missing is skipped with a note, unless ``required``.
+    """
+    import time
+
+    import matplotlib.pyplot as plt
+
+    from gradlab._io import check_output_dir, save_figure, save_table
+    from gradlab.figures import make_figure
+
+    out = check_output_dir(out)
     start = time.perf_counter()
     skipped = []
     for k, name in enumerate(names, 1):
@@ -118,23 +144,48 @@ def _cmd_figures(args: argparse.Namespace) -> None:
         bar = "#" * k + "." * (len(names) - k)
         print(f"[{bar}] {k}/{len(names)} {name} ...", end="", file=sys.stderr, flush=True)
         try:
-            fig, data = make_figure(name, fast=args.fast)
+            fig, frame = make_figure(name, fast=fast)
+            files = [(save_figure, fig, out / f"{name}.{fmt}")]
+            if data:
+                files.append((save_table, frame, out / f"{name}.csv"))
+            for save, obj, path in files:
+                save(obj, path)
+            plt.close(fig)
         except ImportError as exc:
-            if args.only:  # asked for by name: its absence is an error
-                print(file=sys.stderr)
+            print(file=sys.stderr)
+            if required:  # asked for by name: its absence is an error
                 raise
             # An optional extra is missing (the training lab needs scikit-learn): the rest still runs.
-            print(f" skipped: {exc}", file=sys.stderr, flush=True)
+            print(f"  skipped {name}: {exc}", file=sys.stderr, flush=True)
             skipped.append(name)
             continue
-        save_figure(fig, out / f"{name}.{args.format}")
-        if args.data:
-            save_table(data, out / f"{name}.csv")
-        plt.close(fig)
+        except BaseException:
+            print(file=sys.stderr)  # the message that follows starts on its own line
+            raise
         print(f" {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     done = len(names) - len(skipped)
     note = f" ({len(skipped)} skipped: {', '.join(skipped)})" if skipped else ""
-    print(f"{done} figures written to {out}/ in {time.perf_counter() - start:.1f} s{note}", file=sys.stderr)
+    print(f"{_plural(done, 'figure')} written to {out}/ in {time.perf_counter() - start:.1f} s{note}", file=sys.stderr)
+
+
+def _output_dir(args: argparse.Namespace, figures_dir="figures") -> str:
+    # Fast figures go beside the committed ones, never over them, unless --out says otherwise.
+    if args.out:
+        return args.out
+    return os.path.join(figures_dir, "fast") if args.fast else str(figures_dir)
+
+
+def _cmd_figures(args: argparse.Namespace) -> None:
+    from gradlab.figures import FIGURES, PAPER_FIGURES
+
+    if args.list:
+        import textwrap
+
+        for name, recipe in {**FIGURES, **PAPER_FIGURES}.items():
+            print(textwrap.fill(f"{name:<20}{recipe.__doc__.splitlines()[0]}", WIDTH, subsequent_indent=" " * 20))
+        return
+    names = _figure_names(args)
+    write_figures(names, _output_dir(args), fmt=args.format, fast=args.fast, data=args.data, required=bool(args.only))
 
 
 KINK_HELP = (
@@ -143,50 +194,68 @@ KINK_HELP = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gradlab", description="Gradient errors of activation functions under analog noise."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that name the command once ('gradlab error: ...', not 'error: error:')."""
 
-    p = sub.add_parser("list", help="the built-in activations and their parameters")
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Show each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gradlab.figures import FIGURES, PAPER_FIGURES
+
+    parser = _Parser(prog="gradlab", description="Gradient errors of activation functions under analog noise.")
+    parser.add_argument("--version", action="version", version=f"gradlab {gl.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, formatter_class=_Help)
+
+    p = command("list", "the built-in activations, their parameters and allowed ranges")
     p.set_defaults(run=_cmd_list)
 
-    p = sub.add_parser("show", help="formula, derivative, kinks, GSD and smoothness of one activation")
+    p = command("show", "formula, derivative, kinks, GSD and smoothness of one activation")
     p.add_argument("name", help="built-in name or expression in x, e.g. relu_gelu or 'x*tanh(x)'")
     p.add_argument("params", nargs="*", help="parameters as NAME=VALUE, e.g. i=0.5")
     p.add_argument("--kink", default="autograd", choices=gl.KINK_CHOICES, help=KINK_HELP)
     p.set_defaults(run=_cmd_show)
 
-    p = sub.add_parser("error", help="gradient error under the analog chain (Gaussian -> Clamp -> Quantize)")
+    p = command("error", "gradient error under the analog chain (Gaussian -> Clamp -> Quantize)")
     p.add_argument("names", nargs="+", help="activations: built-in names or expressions in x")
-    p.add_argument("--leakage", type=float, default=0.5, help="probability that noise leaves its bin (default 0.5)")
-    p.add_argument("--precision", type=float, default=256, help="quantization steps per unit (default 256)")
-    p.add_argument("--rounding", default="half_toward_zero", choices=["half_toward_zero", "half_even", "stochastic"])
+    p.add_argument("--leakage", type=float, default=0.5, help="probability that the noise moves a value out of its bin")
+    p.add_argument("--precision", type=float, default=256, help="quantization steps per unit (not bits)")
+    p.add_argument("--rounding", default="half_toward_zero", choices=list(gl.perturbations.ROUNDING),
+                   help="rounding rule of the quantizer: the paper's half toward zero, half to even, or stochastic")
     p.add_argument("--no-clamp", action="store_true", help="drop the Clamp(-1, 1) stage")
-    p.add_argument(
-        "--x",
-        default="-1:1:21",
-        help="inputs as START:STOP:N (default -1:1:21); write --x=-0.1:0.1:5 when START is negative",
-    )
+    p.add_argument("--x", default="-1:1:21", metavar="START:STOP:N", help="inputs: N points from START to STOP")
     p.add_argument("--kink", default="autograd", choices=gl.KINK_CHOICES, help=KINK_HELP)
-    p.add_argument("--method", default="auto", choices=["auto", "exact", "mc"])
+    p.add_argument("--method", default="auto", choices=["auto", "exact", "mc"],
+                   help="exact (lattice sums, quadrature), mc (Monte Carlo), or auto: exact where possible")
     p.add_argument(
         "--samples",
         type=int,
         help="Monte Carlo samples per x; giving it asks for sampling, so --method auto samples "
-        "(default: exact where possible, else 100000 samples)",
+        "(left out: exact where possible, else 100000 samples)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="write the table to FILE.csv or FILE.parquet (atomically) instead of printing")
+    p.add_argument("--seed", type=int, default=0, help="Monte Carlo seed, an integer >= 0; same seed, same numbers")
+    p.add_argument("--out", metavar="FILE", help="write the table to FILE.csv or FILE.parquet instead of printing")
     p.set_defaults(run=_cmd_error)
 
-    p = sub.add_parser("figures", help="regenerate the figure set")
-    p.add_argument("--only", nargs="+", metavar="NAME", help="only these figures")
-    p.add_argument("--out", default="figures", help="output directory (default figures/)")
-    p.add_argument("--format", default="png", choices=["png", "pdf", "svg"])
-    p.add_argument("--fast", action="store_true", help="fewer samples and coarser grids, same figures")
-    p.add_argument("--data", action="store_true", help="also write each figure's data as CSV")
+    names = [*FIGURES, *PAPER_FIGURES]
+    p = command("figures", "regenerate the figure set")
+    p.add_argument("--only", nargs="+", metavar="NAME", help=f"only these figures, of: {', '.join(names)}")
+    p.add_argument("--list", action="store_true", help="list the figure names with what each shows, and stop")
+    _figure_options(p, "figures/")
     p.add_argument(
         "--paper",
         action="store_true",
@@ -196,13 +265,72 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _figure_options(p: argparse.ArgumentParser, where: str) -> None:
+    """The output options shared by ``gradlab figures`` and the analysis scripts."""
+    p.add_argument("--out", metavar="DIR", help=f"output directory (default: {where}, or {where}fast/ with --fast)")
+    p.add_argument("--format", default="png", choices=["png", "pdf", "svg"], help="file format of the figures")
+    p.add_argument("--fast", action="store_true",
+                   help=f"fewer samples and coarser grids, same figures; written to {where}fast/ unless --out is given")
+    p.add_argument("--data", action="store_true", help="also write the figure's data as CSV")
+
+
+#: Options whose value may start with '-' (a range such as -0.1:0.1:21), which argparse takes for an option.
+_RANGE_OPTIONS = ("--x",)
+_NEGATIVE = re.compile(r"^-[\d.]")
+
+
+def _join_negative_values(argv: Sequence[str]) -> list[str]:
+    """'--x -0.1:0.1:21' becomes '--x=-0.1:0.1:21', so a negative start works as typed."""
+    out: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item in _RANGE_OPTIONS:
+            value = next(items, None)
+            if value is not None and _NEGATIVE.match(value):
+                out.append(f"{item}={value}")
+                continue
+            out.append(item)
+            if value is not None:
+                out.append(value)
+            continue
+        out.append(item)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
+    return _run(f"gradlab {args.command}", lambda: args.run(args))
+
+
+def analysis_main(name: str, figures_dir, argv: Sequence[str] | None = None) -> int:
+    """The command line of ``analyses/<name>.py``: one figure, with the output options of ``gradlab figures``."""
+    from gradlab.figures import FIGURES, PAPER_FIGURES
+
+    recipe = {**FIGURES, **PAPER_FIGURES}[name]
+    parser = _Parser(prog=f"python analyses/{name}.py", description=recipe.__doc__.splitlines()[0],
+                     formatter_class=_Help)
+    where = os.path.join(os.path.relpath(figures_dir), "")
+    _figure_options(parser, where)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    out = _output_dir(args, figures_dir)
+    return _run(f"analyses/{name}.py",
+                lambda: write_figures([name], out, fmt=args.format, fast=args.fast, data=args.data, required=True))
+
+
+def _run(who: str, work) -> int:
+    """Run ``work``; errors and interrupts become one line on stderr and an exit status."""
     try:
-        args.run(args)
+        work()
+    except KeyboardInterrupt:
+        print(f"{who}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader left (gradlab list | head): not an error; keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, TypeError, OSError, ImportError) as exc:
-        print(f"gradlab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{who}: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -56,7 +56,7 @@ def as_grid(name: str, values) -> np.ndarray:
         raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = arr[~np.isfinite(arr)][0]
-        raise ValueError(f"{name} must hold finite numbers, got {bad!r}")
+        raise ValueError(f"{name} must hold finite numbers, got {float(bad)!r}")
     return np.ascontiguousarray(arr)
 
 
@@ -289,7 +289,7 @@ def error_near_zero(
         raise ValueError("chains must hold at least one chain, got an empty list")
     widths = as_grid("width", width)
     if np.any(widths <= 0):
-        raise ValueError(f"width must be > 0, got {widths[widths <= 0][0]!r}")
+        raise ValueError(f"width must be > 0, got {float(widths[widths <= 0][0])!r}")
     n = check_int("points", points, minimum=3)
     if n % 2 == 0:
         raise ValueError(f"points must be odd so that x = 0 is included, got {points!r}")

@@ -54,3 +54,93 @@ def test_figures_command_writes_requested_format(tmp_path):
 def test_help_everywhere():
     for args in (("--help",), ("error", "--help"), ("figures", "--help"), ("show", "--help")):
         assert run(*args).returncode == 0
+
+
+def test_version_figure_list_and_help_texts_with_defaults():
+    import gradlab
+
+    assert run("--version").stdout.strip() == f"gradlab {gradlab.__version__}"
+    from gradlab.figures import FIGURES, PAPER_FIGURES
+
+    listed = run("figures", "--list").stdout
+    assert [line.split()[0] for line in listed.splitlines() if not line.startswith(" ")] == [
+        *FIGURES, *PAPER_FIGURES
+    ]
+    error_help = " ".join(run("error", "--help").stdout.split())
+    for text in ("(default: half_toward_zero)", "Monte Carlo seed", "(default: 0)", "(default: auto)",
+                 "(default: -1:1:21)", "(default: 256)", "rounding rule"):
+        assert text in error_help, text
+    figures_help = " ".join(run("figures", "--help").stdout.split())
+    assert "product_maps" in figures_help and "training" in figures_help and "(default: png)" in figures_help
+
+
+def test_negative_range_start_works_as_typed():
+    out = run("error", "relu", "gelu", "--x", "-0.1:0.1:3", "--method", "exact")
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()[2:]]
+    assert [r[:2] for r in rows] == [[a, x] for a in ("relu", "gelu") for x in ("-0.1", "0.0", "0.1")]
+    assert float(rows[1][2]) == 0.25
+
+
+def test_list_fits_one_hundred_columns_with_separated_columns():
+    lines = run("list").stdout.splitlines()
+    assert max(map(len, lines)) <= 100
+    names = [line.split()[0] for line in lines if not line.startswith(" ")]
+    assert "smooth_bounded_relu" in names and "relu_gelu" in names
+    assert all(len(line) > 21 and line[19:21] == "  " for line in lines if line.startswith("smooth_bounded_relu"))
+
+
+def test_messages_are_not_doubled_counted_in_words_and_show_plain_numbers(tmp_path):
+    out = run("error", "relu", "--x")  # an argparse error
+    assert "error: error:" not in out.stderr and "gradlab error: argument --x" in out.stderr
+    out = run("error", "relu", "--leakage", "nan")
+    assert out.returncode == 2 and "got nan" in out.stderr and "np.float64" not in out.stderr
+    out = run("figures", "--only", "step_discontinuity", "--out", str(tmp_path))
+    assert "1 figure written" in out.stderr
+
+
+def test_unusable_output_is_refused_before_any_work_naming_the_users_path(tmp_path):
+    import time
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    start = time.perf_counter()
+    out = run("figures", "--only", "training", "--out", str(blocker / "sub"))
+    elapsed = time.perf_counter() - start
+    assert out.returncode == 2 and elapsed < 5.0, (elapsed, out.stderr)  # the training figure alone takes > 60 s
+    sub = str(blocker / "sub")
+    assert out.stderr.strip() == f"gradlab figures: cannot create output directory {sub!r}: Not a directory"
+    out = run("figures", "--only", "training", "--out", str(blocker))
+    assert out.stderr.strip() == (
+        f"gradlab figures: output directory {str(blocker)!r} is an existing file; give a directory"
+    )
+
+
+def test_fast_figures_never_replace_the_committed_ones(tmp_path):
+    committed = tmp_path / "figures" / "step_discontinuity.png"
+    committed.parent.mkdir()
+    committed.write_bytes(b"committed")
+    out = subprocess.run([sys.executable, "-m", "gradlab.cli", "figures", "--fast", "--only", "step_discontinuity"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert committed.read_bytes() == b"committed"
+    assert (tmp_path / "figures" / "fast" / "step_discontinuity.png").stat().st_size > 1000
+
+
+def test_analysis_scripts_answer_help_and_take_the_figure_options(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = root / "analyses" / "step_discontinuity.py"
+    committed = root / "figures" / "step_discontinuity.png"
+    before = committed.stat().st_mtime_ns
+    out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--out DIR" in out.stdout and "--fast" in out.stdout
+    assert committed.stat().st_mtime_ns == before  # --help drew nothing
+    out = subprocess.run([sys.executable, str(script), "--out", str(tmp_path), "--format", "svg", "--data"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step_discontinuity.csv", "step_discontinuity.svg"]
+    assert sorted(p.stem for p in (root / "analyses").glob("*.py")) == sorted(
+        [*__import__("gradlab.figures", fromlist=["FIGURES"]).FIGURES, "product_maps_paper"]
+    )
