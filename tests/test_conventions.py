@@ -229,3 +229,11 @@ def test_cli_figures_paper_draws_the_variant_beside(tmp_path):
     assert out.returncode == 0, out.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["product_maps_paper.png"]
     assert "--paper" in run_cli("figures", "--help").stdout
+
+
+def test_tuple_seeds_differ_when_they_differ_only_by_trailing_zeros():
+    chain = gl.chain(gl.Gaussian(sigma=1.0))
+    draws = [chain.apply([0.0], seed=s, samples=4).tolist() for s in ((7,), (7, 0), (7, 0, 0), 7)]
+    assert all(draws[i] != draws[j] for i in range(4) for j in range(i))
+    with pytest.raises(ValueError, match="non-empty tuple"):
+        chain.apply([0.0], seed=())

@@ -16,10 +16,16 @@ MAX_SEED = 2**64 - 1
 
 
 def seed_of(seed: int | Sequence[int]) -> np.uint64:
-    """A 64-bit kernel seed from an int >= 0 or a tuple of them (hashed by SeedSequence)."""
+    """A 64-bit kernel seed from an int >= 0 or a tuple of them (hashed by SeedSequence).
+
+    The tuple's length is hashed with it: SeedSequence ignores trailing zeros, which would make
+    (7,) and (7, 0, 0) one stream.
+    """
     if isinstance(seed, (tuple, list)):
+        if not seed:
+            raise ValueError("seed must be an integer >= 0 or a non-empty tuple of them, got ()")
         parts = [check_int("seed", s, minimum=0) for s in seed]
-        return np.random.SeedSequence(parts).generate_state(1, np.uint64)[0]
+        return np.random.SeedSequence([*parts, len(parts)]).generate_state(1, np.uint64)[0]
     value = check_int("seed", seed, minimum=0)
     if value > MAX_SEED:
         raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
