@@ -1,4 +1,5 @@
 """gradlab: how wrong an activation's gradient becomes under analog-hardware perturbations."""
+from gradlab._budget import get_budget, set_budget
 from gradlab._io import save_figure, save_table
 from gradlab.activations import (
     BUILTINS,
@@ -63,11 +64,13 @@ __all__ = [
     "depth_error",
     "effective_precision",
     "error_near_zero",
+    "get_budget",
     "gradient_error",
     "product_error_map",
     "product_error_stats",
     "save_figure",
     "save_table",
+    "set_budget",
     "step_discontinuity",
     "train_noisy",
 ]

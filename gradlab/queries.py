@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from gradlab._budget import check_memory, check_samples
 from gradlab._validate import check_choice, check_int
 from gradlab.activations import Activation, activation
 from gradlab.engines import ExactUnsupported, exact_moments, exact_plan, mc_moments
@@ -96,6 +97,7 @@ def _frame(acts: list[Activation], xs: np.ndarray, stats: dict[str, np.ndarray],
     for ia, act in enumerate(acts):
         part = {**_identity(act), "kink": act.kink, "x": xs}
         part.update({k: v[ia] for k, v in stats.items()})
+        part["nonfinite"] = part["nonfinite"].astype(np.int64)
         part.update({"samples": samples, "method": method})
         parts.append(pd.DataFrame(part))
     return pd.concat(parts, ignore_index=True)
@@ -128,7 +130,12 @@ def gradient_error(
     -------
     DataFrame, one row per (activation, x): activation (label), family, param_* columns, kink,
     x, mean_abs_error, bias (E[f'(x~)] - f'(x)), rms_error, stderr (of mean_abs_error; 0 when
-    exact), bias_stderr, samples (0 when exact) and method.
+    exact), bias_stderr, nonfinite (samples whose x~ was not a finite number, e.g. a flipped
+    float32 exponent bit: counted here and left out of the means, which average the others),
+    samples (0 when exact) and method.
+
+    Work is bounded (see :func:`gradlab.set_budget`): a call that would draw or hold more than
+    the budget is refused before it starts.
     """
     acts = as_activations(activations)
     ch = as_chain(chain)
@@ -137,8 +144,14 @@ def gradient_error(
         check_int("samples", samples, minimum=2)
     seed_of(seed)  # refuse a bad seed before the run, whichever engine runs
     if _pick_method(method, ch, samples) == "exact":
-        return _frame(acts, xs, exact_moments(acts, ch, xs), 0, "exact")
+        try:
+            return _frame(acts, xs, exact_moments(acts, ch, xs), 0, "exact")
+        except ExactUnsupported:
+            if method == "exact":
+                raise  # 'auto' samples instead: the message said why the lattice sum was out of reach
     n = DEFAULT_SAMPLES if samples is None else int(samples)
+    check_samples(f"samples={n} at {xs.size} inputs", float(n) * xs.size)
+    check_memory(f"samples={n} (one block of samples per input)", 8.0 * n)
     return _frame(acts, xs, mc_moments(acts, ch, xs, n, seed), n, "mc")
 
 
@@ -165,6 +178,12 @@ def _product_inputs(activations, chain, inputs, weights, repeats, seed):
     w = as_grid("weights", weights)
     n = check_int("repeats", repeats, minimum=1)
     seed_of(_seed_tuple(seed))
+    cells = float(a.size) * w.size
+    # The map's own arrays: clean and noisy products, per-activation sums and the result columns.
+    check_memory(f"inputs x weights = {a.size} x {w.size} for {len(acts)} activation(s)",
+                 cells * 8 * (4 + 8 * len(acts)))
+    # Each realization also has a fixed cost (~0.1 ms of calls), counted as 10^4 samples.
+    check_samples(f"repeats={n} of a {a.size} x {w.size} map", n * max(cells + a.size + w.size, 1e4))
     return acts, ch, a, w, n
 
 
@@ -366,6 +385,11 @@ def effective_precision(s=None, *, precision: float = 64) -> pd.DataFrame:
         act = activation("gelu", s=float(sc))
         d = act.df_exact([1 / P, 0.0])
         step = d[0] - d[1]
+        if not step > 0:
+            raise ValueError(
+                f"precision={precision!r} is too fine for float64: f'(1/P) - f'(0) = {float(step)!r} "
+                f"at s = {float(sc)!r}; use a precision below about 1e15"
+            )
         rows.append({"s": float(sc), "precision": P, "slope_step": step, "bits": float(np.log2(1 / step))})
     return pd.DataFrame(rows)
 
@@ -422,10 +446,20 @@ def depth_error(
     acts = as_activations(activations)
     ch = as_chain(chain)
     depths = [check_int("depth", d, minimum=1) for d in np.atleast_1d(depth)]
+    if not depths:
+        raise ValueError("depth must hold at least one depth (an integer >= 1), got an empty list")
     w = check_int("width", width, minimum=1)
     n = check_int("samples", samples, minimum=2)
     b = check_int("batch", batch, minimum=1)
     root = check_int("seed", seed, minimum=0)
+    if not isinstance(noisy_weights, (bool, np.bool_)):
+        raise TypeError(f"noisy_weights must be True or False, got {noisy_weights!r}")
+    deepest = max(depths)
+    # Weights, and per layer the pre-activations, outputs and gradients of every network.
+    per_layer = 8.0 * n * (w * w + 4 * b * w)
+    check_memory(f"depth={deepest} with width={w} and samples={n}", per_layer * deepest)
+    draws = sum(n * L * (b * w + (w * w if noisy_weights else 0)) for L in depths) * len(acts)
+    check_samples(f"depth={depths} with width={w}, batch={b} and samples={n}", draws)
     rows = []
     for L in depths:
         nets = random_networks(L, w, n, b, np.random.default_rng([root, L]))

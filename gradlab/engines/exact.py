@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradlab._budget import CHUNK_BYTES
 from gradlab.activations import Activation
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Clamp, Gaussian, Laplace, Quantize, Stage, Uniform
@@ -102,16 +103,57 @@ def _pack(mean_abs, bias, second):
         "rms_error": np.sqrt(second),
         "stderr": zeros,
         "bias_stderr": zeros,
+        "nonfinite": zeros,
     }
 
 
-def _lattice(acts, plan: ExactPlan, d, dfx):
+#: Most quantization levels within reach of one input that the lattice sum takes on.
+MAX_LEVELS = 1 << 24
+
+
+def _level_window(plan: ExactPlan, d: np.ndarray) -> tuple[int, int]:
+    """The level indices (k0, k1) that inputs d (after the pre-stages) can reach through noise and clamps."""
     q = plan.quantizer
     P = float(q.precision)
     lo, hi = plan.noise.bounds(float(d.min()), float(d.max()))
     lo, hi = max(lo, plan.lo), min(hi, plan.hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) * P >= 2.0**52:
+        raise ExactUnsupported(
+            f"inputs and noise reach {max(abs(lo), abs(hi)):.3g}, where level indices at precision {P:g} "
+            "are no longer exact integers (2**52); use method='mc'"
+        )
     k0 = int(np.rint(Chain((q,)).apply(lo) * P))
     k1 = int(np.rint(Chain((q,)).apply(hi) * P))
+    if k1 - k0 >= MAX_LEVELS:
+        raise ExactUnsupported(
+            f"the exact engine would sum over {k1 - k0 + 1:.3g} quantization levels for these inputs "
+            f"(the limit is {MAX_LEVELS}); add a clamp, narrow the noise, or use method='mc'"
+        )
+    return k0, k1
+
+
+def _lattice(acts, plan: ExactPlan, d, dfx):
+    """Lattice sums over chunks of inputs whose (input, level) arrays stay near CHUNK_BYTES.
+
+    Each chunk sums over its own level window, so memory does not grow with the number of inputs.
+    """
+    parts = []
+    start = 0
+    while start < d.size:
+        stop = d.size
+        while True:
+            k0, k1 = _level_window(plan, d[start:stop])
+            if (stop - start) * (k1 - k0 + 1) * 8 <= CHUNK_BYTES or stop - start == 1:
+                break
+            stop = start + max(1, (stop - start) // 2)
+        parts.append(_lattice_sums(acts, plan, d[start:stop], dfx[:, start:stop], k0, k1))
+        start = stop
+    return {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
+
+
+def _lattice_sums(acts, plan: ExactPlan, d, dfx, k0: int, k1: int):
+    q = plan.quantizer
+    P = float(q.precision)
     ks = np.arange(k0, k1 + 1)
     levels = q.values(ks)
     # P(x~ >= level k+1) = P(d + n > (k + 1/2)/P); the end levels take the tails (clamp, or
@@ -192,6 +234,13 @@ def _continuous(acts, plan: ExactPlan, xs, d, dfx):
     for j, (x, dj) in enumerate(zip(xs, d)):
         a, b = noise.bounds(dj, dj)
         a, b = max(a, plan.lo), min(b, plan.hi)
+        if not a < b:
+            # The noise is below float64's resolution at dj (or the clamp pins it): x~ = clamp(dj).
+            at = min(max(dj, plan.lo), plan.hi)
+            for ia, act in enumerate(acts):
+                v = float(act.df(at)) - dfx[ia, j]
+                results[:, ia, j] = (abs(v), v, v * v)
+            continue
         p_lo = noise.cdf(np.array(plan.lo - dj)) if plan.lo > -math.inf else 0.0
         p_hi = noise.sf(np.array(plan.hi - dj)) if plan.hi < math.inf else 0.0
         for ia, act in enumerate(acts):

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gradlab._budget import CHUNK_BYTES
 from gradlab.activations import Activation
 from gradlab.perturbations.chain import Chain, seed_of
 
@@ -25,43 +26,89 @@ __all__ = ["mc_moments"]
 
 MAX_LEVELS = 1 << 22
 BLOCK_VALUES = 1 << 22
-#: The statistics returned, in the order _moments_from_diffs gives them.
-STATS = ("mean_abs_error", "bias", "rms_error", "stderr", "bias_stderr")
+#: The statistics returned, in the order _moments_from_diffs gives them, then the count of
+#: samples whose x~ is not a finite number (a flipped float exponent bit): they are left out of
+#: the means, which average the finite ones.
+STATS = ("mean_abs_error", "bias", "rms_error", "stderr", "bias_stderr", "nonfinite")
 
 
 def _moments_from_diffs(diff_sum, diff_sq, abs_sum, n):
-    """(mean_abs, bias, rms, stderr of mean_abs, stderr of bias) from sums over n samples."""
-    mean_abs = abs_sum / n
-    bias = diff_sum / n
-    second = diff_sq / n
-    denom = max(n - 1, 1)
-    var_abs = np.maximum(second - mean_abs**2, 0.0) * n / denom
-    var_d = np.maximum(second - bias**2, 0.0) * n / denom
-    return mean_abs, bias, np.sqrt(second), np.sqrt(var_abs / n), np.sqrt(var_d / n)
+    """(mean_abs, bias, rms, stderr of mean_abs, stderr of bias) from sums over n samples (n may be an array)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_abs = abs_sum / n
+        bias = diff_sum / n
+        second = diff_sq / n
+        denom = np.maximum(n - 1, 1)
+        var_abs = np.maximum(second - mean_abs**2, 0.0) * n / denom
+        var_d = np.maximum(second - bias**2, 0.0) * n / denom
+        return mean_abs, bias, np.sqrt(second), np.sqrt(var_abs / n), np.sqrt(var_d / n)
 
 
 def mc_moments(
     acts: Sequence[Activation], chain: Chain, xs: np.ndarray, samples: int, seed
 ) -> dict[str, np.ndarray]:
-    """Sampled statistics of d = f'(x~) - f'(x), each an array of shape (n_acts, n_x)."""
+    """Sampled statistics of d = f'(x~) - f'(x), each an array of shape (n_acts, n_x).
+
+    Inputs are processed in chunks whose arrays stay near :data:`CHUNK_BYTES`, so memory does not
+    grow with the number of inputs; input j always draws from stream j, whatever the chunking.
+    """
     key = seed_of(seed)
     dfx = np.stack([a.df(xs) for a in acts])
-    quant = chain.lattice
-    if quant is not None and chain.random:
-        lo, hi = chain.bounds(float(xs.min()), float(xs.max()))
-        if math.isfinite(lo) and math.isfinite(hi) and (hi - lo) * quant.precision < MAX_LEVELS:
-            k0 = math.floor(lo * quant.precision) - 1
-            k1 = math.ceil(hi * quant.precision) + 1
-            counts = np.zeros((xs.size, k1 - k0 + 1), np.int64)
-            missed = chain.kernels.lattice_counts(xs, chain.params(), key, samples, float(k0), counts)
-            if not missed.any():
-                levels = quant.values(np.arange(k0, k1 + 1))
-                return _from_counts(acts, dfx, counts.astype(np.float64), levels, samples)
-    return _general(acts, dfx, xs, chain, key, samples)
+    out = {k: np.empty((len(acts), xs.size)) for k in STATS}
+    quant = chain.lattice if chain.random else None
+    start = 0
+    while start < xs.size:
+        stop, window = _lattice_chunk(chain, quant, xs, start)
+        part = None
+        if window is not None:
+            part = _counted(acts, dfx[:, start:stop], xs[start:stop], chain, quant, key, start, samples, window)
+        if part is None:
+            part = _general(acts, dfx[:, start:stop], xs[start:stop], chain, key, start, samples)
+        for k in STATS:
+            out[k][:, start:stop] = part[k]
+        start = stop
+    return out
+
+
+def _lattice_chunk(chain: Chain, quant, xs: np.ndarray, start: int):
+    """(stop, (k0, k1)): the next chunk of inputs whose level counts fit CHUNK_BYTES, with its level window.
+
+    The window is None where the lattice path does not apply (no final quantizer, or more than
+    MAX_LEVELS levels in reach of one input): the chunk then takes the general path.
+    """
+    stop = xs.size
+    while True:
+        part = xs[start:stop]
+        window = None
+        if quant is not None:
+            lo, hi = chain.bounds(float(part.min()), float(part.max()))
+            P = float(quant.precision)
+            # Level indices must stay exact integers in float64 (|k| < 2^52).
+            if math.isfinite(lo) and math.isfinite(hi) and max(abs(lo), abs(hi)) * P < 2.0**52:
+                k0, k1 = math.floor(lo * P) - 1, math.ceil(hi * P) + 1
+                if k1 - k0 < MAX_LEVELS:
+                    window = (k0, k1)
+        if window is None:
+            return min(stop, start + max(1, BLOCK_VALUES // 64)), None
+        cells = (stop - start) * (window[1] - window[0] + 1)
+        if cells * 8 <= CHUNK_BYTES or stop - start == 1:
+            return stop, window
+        stop = start + max(1, (stop - start) // 2)
+
+
+def _counted(acts, dfx, xs, chain, quant, key, stream0, samples, window):
+    """Statistics from per-level hit counts (None if some sample left the window: the general path redoes it)."""
+    k0, k1 = window
+    counts = np.zeros((xs.size, k1 - k0 + 1), np.int64)
+    missed = chain.kernels.lattice_counts(xs, chain.params(), key, stream0, samples, float(k0), counts)
+    if missed.any():
+        return None
+    levels = quant.values(np.arange(k0, k1 + 1))
+    return _from_counts(acts, dfx, counts.astype(np.float64), levels, samples)
 
 
 def _from_counts(acts, dfx, counts, levels, samples):
-    out = {k: [] for k in STATS}
+    out = {k: [] for k in STATS[:-1]}
     for a, d_clean in zip(acts, dfx):
         table = a.df(levels)
         d = table[None, :] - d_clean[:, None]
@@ -70,21 +117,30 @@ def _from_counts(acts, dfx, counts, levels, samples):
         )
         for name, value in zip(out, stats):
             out[name].append(value)
-    return {k: np.stack(v) for k, v in out.items()}
+    result = {k: np.stack(v) for k, v in out.items()}
+    result["nonfinite"] = np.zeros_like(result["bias"])
+    return result
 
 
-def _general(acts, dfx, xs, chain, key, samples):
+def _general(acts, dfx, xs, chain, key, stream0, samples):
     sums = np.zeros((3, len(acts), xs.size))
+    finite_n = np.zeros(xs.size)
     rows = max(1, BLOCK_VALUES // samples)
     block = np.empty((min(rows, xs.size), samples))
     for start in range(0, xs.size, rows):
         stop = min(start + rows, xs.size)
         out = block[: stop - start]
-        chain.perturb_into(xs[start:stop], key, start, out)
+        chain.perturb_into(xs[start:stop], key, stream0 + start, out)
+        finite = np.isfinite(out)
+        finite_n[start:stop] = finite.sum(1)
+        all_finite = bool(finite.all())
         for ia, a in enumerate(acts):
             d = a.df(out) - dfx[ia, start:stop, None]
+            if not all_finite:
+                d = np.where(finite, d, 0.0)
             sums[0, ia, start:stop] = d.sum(1)
             sums[1, ia, start:stop] = (d * d).sum(1)
             sums[2, ia, start:stop] = np.abs(d).sum(1)
-    stats = _moments_from_diffs(sums[0], sums[1], sums[2], samples)
-    return dict(zip(STATS, stats))
+    stats = dict(zip(STATS, _moments_from_diffs(sums[0], sums[1], sums[2], finite_n)))
+    stats["nonfinite"] = np.broadcast_to(samples - finite_n, stats["bias"].shape).astype(np.float64)
+    return stats

@@ -161,12 +161,12 @@ def perturb1_level(state, v{args}):
 
 
 @array_kernel
-def lattice_counts(xs, p, seed, samples, k0, counts):
-    """counts[j, k - k0] += hits of level k of the final quantizer at xs[j]; returns the misses per j."""
+def lattice_counts(xs, p, seed, stream0, samples, k0, counts):
+    """counts[j, k - k0] += hits of level k of the final quantizer at xs[j] (stream stream0 + j); misses per j."""
     missed = np.zeros(xs.size, np.int64)
     n_levels = counts.shape[1]
     for j in prange(xs.size):
-        state = stream_state(seed, j)
+        state = stream_state(seed, stream0 + j)
 {unpack}
         # Two phases per batch: level indices go to a buffer at known addresses, then into the
         # histogram.  Storing straight into the histogram puts a store whose address waits on

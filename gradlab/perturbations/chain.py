@@ -133,6 +133,8 @@ def analog(
         raise ValueError(f"noise must be one of {', '.join(map(repr, kinds))}, got {noise!r}")
     stages: list[Stage] = [kinds[noise](leakage=leakage, precision=precision)]
     if clamp is not None:
+        if not isinstance(clamp, (tuple, list)) or len(clamp) != 2:
+            raise ValueError(f"clamp must be a pair (lo, hi) or None (no clamp), got {clamp!r}")
         stages.append(Clamp(*clamp))
     stages.append(Quantize(precision, compat=compat))
     return Chain(tuple(stages))

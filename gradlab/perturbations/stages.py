@@ -66,6 +66,18 @@ class Stage:
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
+#: Largest noise scale accepted: beyond it the engines' arithmetic (tails at 40 scales, squares) overflows.
+MAX_SCALE = 1e100
+#: Largest quantizer precision: level indices k = v * precision must stay exact integers in float64.
+MAX_PRECISION = 2.0**52
+
+
+def _check_scale(owner: str, name: str, value: float, by_leakage: bool) -> None:
+    if value > MAX_SCALE:
+        how = " (from leakage and precision)" if by_leakage else ""
+        raise ValueError(f"{owner}: {name} must be <= {MAX_SCALE:g}, got {value!r}{how}")
+
+
 def _scale_or_leakage(
     owner: str, scale_name: str, scale, leakage, precision
 ) -> tuple[bool, float | None, float | None]:
@@ -99,6 +111,7 @@ class Gaussian(Stage):
         by_leakage, lk, pr = _scale_or_leakage("Gaussian", "sigma", self.sigma, self.leakage, self.precision)
         if by_leakage:
             object.__setattr__(self, "sigma", 1.0 / (2.0 * pr * math.sqrt(2.0) * float(erfinv(1.0 - lk))))
+        _check_scale("Gaussian", "sigma", self.sigma, by_leakage)
 
     def kernel_params(self):
         return (self.sigma,)
@@ -143,6 +156,7 @@ class Uniform(Stage):
         by_leakage, lk, pr = _scale_or_leakage("Uniform", "width", self.width, self.leakage, self.precision)
         if by_leakage:
             object.__setattr__(self, "width", 1.0 / ((1.0 - lk) * pr))
+        _check_scale("Uniform", "width", self.width, by_leakage)
 
     def kernel_params(self):
         return (self.width,)
@@ -184,6 +198,7 @@ class Laplace(Stage):
         by_leakage, lk, pr = _scale_or_leakage("Laplace", "scale", self.scale, self.leakage, self.precision)
         if by_leakage:
             object.__setattr__(self, "scale", -1.0 / (2.0 * pr * math.log(lk)))
+        _check_scale("Laplace", "scale", self.scale, by_leakage)
 
     def kernel_params(self):
         return (self.scale,)
@@ -253,6 +268,8 @@ class Poisson(Stage):
         sc = check_positive("Poisson: scale", self.scale)
         if sc * pr < 1:
             raise ValueError(f"Poisson: scale * precision must be >= 1, got {sc * pr!r}")
+        if not sc * pr <= MAX_SCALE:
+            raise ValueError(f"Poisson: scale * precision (counts per unit) must be <= {MAX_SCALE:g}, got {sc * pr!r}")
 
     @property
     def rate(self) -> float:
@@ -311,7 +328,8 @@ class Quantize(Stage):
     code: ClassVar[int] = QUANTIZE
 
     def __post_init__(self):
-        check_positive("Quantize: precision", self.precision)
+        if check_positive("Quantize: precision", self.precision) > MAX_PRECISION:
+            raise ValueError(f"Quantize: precision must be <= 2**52 (exact level indices), got {self.precision!r}")
         check_choice("Quantize: rounding", self.rounding, ROUNDING)
         check_choice("Quantize: compat", self.compat, QUANTIZE_COMPAT)
 

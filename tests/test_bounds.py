@@ -1,0 +1,116 @@
+"""Bounded work and no silent nonsense (issue 15, parts 4 and 5): each reproducer, refused or answered."""
+import time
+
+import numpy as np
+import pytest
+
+import gradlab as gl
+
+PAPER = gl.analog(leakage=0.5, precision=256)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: gl.gradient_error("relu", PAPER, [0.0], samples=10**12),
+         r"samples=1000000000000 at 1 inputs asks for 1e\+12 random samples in all, over the budget of 1e\+11"),
+        (lambda: gl.product_error_map("relu", PAPER, np.zeros(10**5), np.zeros(10**5)),
+         r"inputs x weights = 100000 x 100000 for 1 activation\(s\) needs about .* GiB of memory, over the budget"),
+        (lambda: gl.product_error_map("relu", PAPER, np.zeros(3), np.zeros(3), repeats=10**9),
+         r"repeats=1000000000 of a 3 x 3 map asks for 1e\+13 random samples"),
+        (lambda: gl.depth_error("relu", PAPER, depth=[10**6]), r"depth=1000000 with width=32 and samples=64 needs"),
+        (lambda: gl.depth_error("relu", PAPER, depth=[]), "depth must hold at least one depth"),
+        (lambda: gl.depth_error("relu", PAPER, noisy_weights="no"), "noisy_weights must be True or False, got 'no'"),
+        (lambda: gl.analog(clamp=()), r"clamp must be a pair \(lo, hi\) or None"),
+        (lambda: gl.analog(clamp=(0,)), r"clamp must be a pair \(lo, hi\) or None"),
+        (lambda: gl.Poisson(scale=1e308, precision=8), r"counts per unit\) must be <= 1e\+100, got inf"),
+        (lambda: gl.Gaussian(sigma=1e308), r"Gaussian: sigma must be <= 1e\+100, got 1e\+308"),
+        (lambda: gl.Gaussian(leakage=1 - 1e-16, precision=1e-200), r"sigma must be <= 1e\+100.*from leakage"),
+        (lambda: gl.Quantize(1e308), r"Quantize: precision must be <= 2\*\*52 \(exact level indices\), got 1e\+308"),
+        (lambda: gl.effective_precision([1], precision=1e300), r"precision=1e\+300 is too fine for float64: .* = 0.0"),
+        (lambda: gl.step_discontinuity("relu_gelu", h=0), "h must be > 0, got 0"),
+        (lambda: gl.step_discontinuity("relu_gelu", h=-1e-4), "h must be > 0"),
+        (lambda: gl.step_discontinuity("relu_gelu", h=float("nan")), "h must be a finite real number, got nan"),
+        (lambda: gl.gradient_error("relu", PAPER, [0.0], method="exact", seed=-1), "seed must be an integer >= 0"),
+        (lambda: gl.gradient_error("relu", PAPER, [np.float64("nan")]), "x must hold finite numbers, got nan$"),
+    ],
+)
+def test_refused_before_any_work_with_the_parameter_and_the_limit(call, message):
+    start = time.perf_counter()
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+    assert time.perf_counter() - start < 5
+
+
+def test_the_budget_is_configurable():
+    old = gl.set_budget(samples=1e4)
+    try:
+        with pytest.raises(ValueError, match="over the budget of 1e\\+04"):
+            gl.gradient_error("relu", PAPER, [0.0, 0.1], samples=10_000)
+    finally:
+        gl.set_budget(samples=old.samples)
+    assert gl.get_budget() == old
+
+
+def test_exact_engine_works_in_chunks_on_many_inputs_and_agrees_with_one_call():
+    xs = np.linspace(-1, 1, 20_001)
+    old = gl.set_budget(memory=1e9)
+    try:
+        from gradlab.engines import exact
+
+        chunk, exact.CHUNK_BYTES = exact.CHUNK_BYTES, 1 << 20  # forces about 40 chunks
+        try:
+            many = gl.gradient_error(["relu", "gelu"], PAPER, xs, method="exact")
+        finally:
+            exact.CHUNK_BYTES = chunk
+    finally:
+        gl.set_budget(memory=old.memory)
+    whole = gl.gradient_error(["relu", "gelu"], PAPER, xs, method="exact")
+    np.testing.assert_allclose(many["mean_abs_error"], whole["mean_abs_error"], rtol=1e-12, atol=1e-15)
+
+
+def test_monte_carlo_lattice_chunks_draw_the_same_streams():
+    from gradlab.engines import montecarlo
+
+    xs = np.linspace(-0.9, 0.9, 37)
+    whole = gl.gradient_error(["relu", "gelu"], PAPER, xs, samples=3000, seed=4)
+    chunk, montecarlo.CHUNK_BYTES = montecarlo.CHUNK_BYTES, 4096  # a few inputs per chunk
+    try:
+        parts = gl.gradient_error(["relu", "gelu"], PAPER, xs, samples=3000, seed=4)
+    finally:
+        montecarlo.CHUNK_BYTES = chunk
+    # Same hit counts; only the length of the sums over each chunk's level window differs (last bits).
+    np.testing.assert_allclose(parts["mean_abs_error"], whole["mean_abs_error"], rtol=1e-14, atol=0)
+
+
+def test_an_unclamped_chain_over_a_wide_range_counts_in_bounded_memory():
+    chain = gl.analog(0.5, 256, clamp=None)
+    xs = np.linspace(-2000, 2000, 201)  # one window for all would be 201 x 1e6 levels (1.6 GB of counts)
+    df = gl.gradient_error(["relu"], chain, xs, method="mc", samples=20_000, seed=0)
+    ex = gl.gradient_error(["relu"], chain, xs, method="exact")
+    assert ex["method"].iloc[0] == "exact" and df["method"].iloc[0] == "mc"
+    dev = (df["mean_abs_error"] - ex["mean_abs_error"]).abs()
+    assert (dev <= 4 * df["stderr"]).all() and ex["mean_abs_error"].iloc[100] == pytest.approx(0.25, abs=1e-15)
+
+
+def test_huge_inputs_and_scales_give_answers_or_clear_refusals_never_overflow():
+    far = gl.gradient_error(["relu", "gelu"], gl.chain(gl.Gaussian(sigma=0.1)), [1e308], method="exact")
+    assert far["mean_abs_error"].tolist() == [0.0, 0.0]  # the noise is below float64's resolution there
+    with pytest.raises(gl.ExactUnsupported, match="no longer exact integers"):
+        gl.gradient_error("relu", PAPER, [1e308], method="exact")
+    auto = gl.gradient_error("relu", PAPER, [1e308], samples=1000)
+    assert auto["mean_abs_error"].tolist() == [0.0]  # clamped to 1: ReLU'(1) = ReLU'(1e308)
+
+
+def test_float32_bit_flips_count_nonfinite_outcomes_instead_of_poisoning_the_mean():
+    chain = gl.chain(gl.BitFlip(ber=0.02, format="float32"))
+    xs = np.array([0.3, -0.2])
+    df = gl.gradient_error(["relu"], chain, xs, samples=20_000, seed=1)
+    draws = chain.apply(xs, seed=1, samples=20_000)
+    finite = np.isfinite(draws)
+    err = np.abs((draws > 0).astype(float) - (xs[:, None] > 0))
+    expected = np.array([err[j][finite[j]].mean() for j in range(2)])
+    assert df["nonfinite"].tolist() == (~finite).sum(1).tolist()
+    assert df["nonfinite"].iloc[0] > 0 and np.isfinite(df["mean_abs_error"]).all()
+    np.testing.assert_allclose(df["mean_abs_error"], expected, rtol=1e-12)
+    assert gl.gradient_error(["relu"], PAPER, [0.0])["nonfinite"].tolist() == [0]
