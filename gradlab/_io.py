@@ -3,10 +3,19 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["check_output_dir", "check_table_path", "save_figure", "save_table", "write_atomically"]
+__all__ = [
+    "check_output_dir",
+    "check_table_path",
+    "figure_writer",
+    "save_figure",
+    "save_table",
+    "table_writer",
+    "write_atomically",
+    "write_together",
+]
 
 
 #: Resolution of raster output (PNG), dots per inch: sharp in print at column width.
@@ -23,24 +32,55 @@ def _final_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
-
-    The temporary file is private while it is written; the published file gets the mode any other
-    program's would (an existing file's own mode, else 0666 less the umask).
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+def _temporary(target: Path) -> str:
+    """A private temporary file beside ``target``, named ``.<name>.<pid>.<random><suffix>``."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=target.suffix)
     os.close(fd)
+    return tmp
+
+
+def _sweep_stale(target: Path) -> None:
+    """Remove temporaries of ``target`` left by processes that no longer run (a SIGKILL, a power cut)."""
+    for tmp in target.parent.glob(f".{target.name}.*{target.suffix}"):
+        pid = tmp.name[len(target.name) + 2 :].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # alive but not ours to signal: leave it
+
+
+def write_together(items: Sequence[tuple[str | os.PathLike, Callable[[str], None]]]) -> list[Path]:
+    """Write each ``(path, write)`` to a temporary file, then publish them all: all files or none are new.
+
+    Temporaries are private while written; each published file gets the mode any other program's
+    would (an existing file's own mode, else 0666 less the umask).  A crash between the renames
+    (a window of microseconds) can leave the first files new and the rest old, never half-written.
+    """
+    targets = [Path(path) for path, _ in items]
+    temps: list[str] = []
     try:
-        write(tmp)
-        os.chmod(tmp, _final_mode(target))
-        os.replace(tmp, target)
+        for target, (_, write) in zip(targets, items):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _sweep_stale(target)
+            temps.append(_temporary(target))
+            write(temps[-1])
+            os.chmod(temps[-1], _final_mode(target))
+        for tmp, target in zip(temps, targets):
+            os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temps:
+            Path(tmp).unlink(missing_ok=True)
         raise
-    return target
+    return targets
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place."""
+    return write_together([(path, write)])[0]
 
 
 def check_output_dir(path: str | os.PathLike) -> Path:
@@ -63,12 +103,28 @@ def check_output_dir(path: str | os.PathLike) -> Path:
     return target
 
 
-def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Save a matplotlib Figure atomically; the format follows the suffix (png, pdf, svg)."""
+def figure_writer(fig, path: str | os.PathLike) -> Callable[[str], None]:
+    """A writer of ``fig`` for :func:`write_together`; the format follows the suffix (png, pdf, svg)."""
+    if not hasattr(fig, "savefig"):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     fmt = Path(path).suffix.lstrip(".").lower()
     if fmt not in ("png", "pdf", "svg"):
         raise ValueError(f"figure format must be png, pdf or svg, got {fmt!r} (from {str(path)!r})")
-    return write_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt, bbox_inches="tight", dpi=DPI))
+    return lambda tmp: fig.savefig(tmp, format=fmt, bbox_inches="tight", dpi=DPI)
+
+
+def table_writer(frame, path: str | os.PathLike) -> Callable[[str], None]:
+    """A writer of the DataFrame ``frame`` for :func:`write_together`: .csv, or .parquet (needs pyarrow)."""
+    if not hasattr(frame, "to_csv"):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__} {frame!r:.60}")
+    if check_table_path(path) == ".csv":
+        return lambda tmp: frame.to_csv(tmp, index=False)
+    return lambda tmp: frame.to_parquet(tmp, index=False)
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Save a matplotlib Figure atomically; the format follows the suffix (png, pdf, svg)."""
+    return write_atomically(path, figure_writer(fig, path))
 
 
 def check_table_path(path: str | os.PathLike) -> str:
@@ -86,6 +142,4 @@ def check_table_path(path: str | os.PathLike) -> str:
 
 def save_table(frame, path: str | os.PathLike) -> Path:
     """Save a DataFrame atomically as .csv or .parquet (parquet needs pyarrow)."""
-    if check_table_path(path) == ".csv":
-        return write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
-    return write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    return write_atomically(path, table_writer(frame, path))

@@ -30,6 +30,8 @@ def check_finite(name: str, value: object) -> float:
     """Return ``value`` as a float; refuse non-numbers, NaN and infinities."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
         raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    if getattr(value, "ndim", 0) != 0:
+        raise TypeError(f"{name} must be a single real number, got an array of shape {value.shape}")
     v = float(value)
     if not math.isfinite(v):
         raise ValueError(f"{name} must be a finite real number, got {_describe(value)}")

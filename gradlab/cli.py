@@ -133,7 +133,7 @@ def write_figures(names: Sequence[str], out, *, fmt: str = "png", fast: bool = F
 
     import matplotlib.pyplot as plt
 
-    from gradlab._io import check_output_dir, save_figure, save_table
+    from gradlab._io import check_output_dir, figure_writer, table_writer, write_together
     from gradlab.figures import make_figure
 
     out = check_output_dir(out)
@@ -145,11 +145,10 @@ def write_figures(names: Sequence[str], out, *, fmt: str = "png", fast: bool = F
         print(f"[{bar}] {k}/{len(names)} {name} ...", end="", file=sys.stderr, flush=True)
         try:
             fig, frame = make_figure(name, fast=fast)
-            files = [(save_figure, fig, out / f"{name}.{fmt}")]
-            if data:
-                files.append((save_table, frame, out / f"{name}.csv"))
-            for save, obj, path in files:
-                save(obj, path)
+            files = [(out / f"{name}.{fmt}", figure_writer(fig, out / f"{name}.{fmt}"))]
+            if data:  # the figure and its data are published together
+                files.append((out / f"{name}.csv", table_writer(frame, out / f"{name}.csv")))
+            write_together(files)
             plt.close(fig)
         except ImportError as exc:
             print(file=sys.stderr)
@@ -318,10 +317,24 @@ def analysis_main(name: str, figures_dir, argv: Sequence[str] | None = None) -> 
                 lambda: write_figures([name], out, fmt=args.format, fast=args.fast, data=args.data, required=True))
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that atomic writes remove their temporary files on the way out."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated
+
+
 def _run(who: str, work) -> int:
-    """Run ``work``; errors and interrupts become one line on stderr and an exit status."""
+    """Run ``work``; errors and interrupts (Ctrl-C, SIGTERM) become one line on stderr and an exit status."""
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         work()
+    except _Terminated:
+        print(f"{who}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"{who}: interrupted", file=sys.stderr)
         return 130
@@ -332,6 +345,8 @@ def _run(who: str, work) -> int:
     except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"{who}: {exc}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -1,7 +1,7 @@
 """User-facing queries: validate input, pick an engine, return tidy DataFrames."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,15 @@ ActivationLike = str | Activation
 
 def as_activations(acts: ActivationLike | Sequence[ActivationLike]) -> list[Activation]:
     """One or several activations (names, expressions or Activation objects) as a list."""
-    items = [acts] if isinstance(acts, (str, Activation)) else list(acts)
+    if isinstance(acts, (str, Activation)):
+        items = [acts]
+    elif isinstance(acts, Iterable) and not isinstance(acts, bytes):
+        items = list(acts)
+    else:
+        raise TypeError(
+            "activations must be a name, an expression, an Activation or a list of them, "
+            f"got {type(acts).__name__} {acts!r}"
+        )
     if not items:
         raise ValueError("activations must name at least one activation, got an empty list")
     return [activation(a) for a in items]
@@ -52,7 +60,10 @@ def as_chain(chain: Chain | Stage | Sequence[Stage]) -> Chain:
 
 def as_grid(name: str, values) -> np.ndarray:
     """A non-empty 1-D float64 array of finite values."""
-    arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or a 1-D sequence of numbers, got {values!r}") from None
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

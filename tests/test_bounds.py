@@ -114,3 +114,67 @@ def test_float32_bit_flips_count_nonfinite_outcomes_instead_of_poisoning_the_mea
     assert df["nonfinite"].iloc[0] > 0 and np.isfinite(df["mean_abs_error"]).all()
     np.testing.assert_allclose(df["mean_abs_error"], expected, rtol=1e-12)
     assert gl.gradient_error(["relu"], PAPER, [0.0])["nonfinite"].tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: gl.gradient_error(None, PAPER, [0.0]), TypeError, "activations must be a name, .* got NoneType None"),
+        (lambda: gl.gradient_error("relu", PAPER, "abc"), TypeError, "x must be a number or a 1-D sequence of numbers"),
+        (lambda: gl.Gaussian(sigma=np.array([0.1, 0.2])), TypeError, r"sigma must be a single real number, .*\(2,\)"),
+        (lambda: gl.Activation("n", "x"), TypeError, "expr must be a sympy expression"),
+        (lambda: gl.save_table("notaframe", "t.csv"), TypeError, "frame must be a pandas DataFrame, got str"),
+    ],
+)
+def test_errors_name_the_parameter(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_figure_and_data_are_published_together_or_not_at_all(tmp_path):
+    import pandas as pd
+
+    from gradlab._io import table_writer, write_together
+
+    def broken(tmp):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_together([(tmp_path / "f.csv", table_writer(pd.DataFrame({"a": [1]}), tmp_path / "f.csv")),
+                        (tmp_path / "f.png", broken)])
+    assert list(tmp_path.iterdir()) == []  # neither file, no temporaries
+
+
+def test_stale_temporaries_of_dead_processes_are_swept_on_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".t.csv.{int(dead.stdout)}.abc123.csv"
+    stale.write_text("half")
+    mine = tmp_path / f".t.csv.{__import__('os').getpid()}.xyz.csv"  # a live process's: kept
+    mine.write_text("busy")
+    gl.save_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["t.csv", mine.name])
+
+
+def test_sigterm_and_sigint_end_in_one_line_without_temporaries(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    for sig, code, word in ((signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")):
+        out = tmp_path / sig.name
+        proc = subprocess.Popen([sys.executable, "-m", "gradlab.cli", "figures", "--only", "training", "--fast",
+                                 "--out", str(out)], stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while not out.exists() and time.time() < deadline:  # the directory is made before the work
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == code, err
+        assert err.strip().splitlines()[-1] == f"gradlab figures: {word}" and "Traceback" not in err
+        assert list(out.iterdir()) == []

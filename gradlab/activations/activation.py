@@ -60,6 +60,11 @@ class Activation:
         defaults: Mapping[str, float] | None = None,
         family: str | None = None,
     ):
+        if not isinstance(expr, sp.Expr):
+            raise TypeError(
+                f"Activation: expr must be a sympy expression of gradlab.activations.x, got {expr!r}; "
+                "to build one from text or a built-in name use gl.activation(...)"
+            )
         self.name = name
         #: The built-in family this activation belongs to (None for an expression).
         self.family = family
