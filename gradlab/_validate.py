@@ -71,6 +71,8 @@ def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     try:
         v = int(value)  # type: ignore[call-overload]
+    except OverflowError:  # inf
+        raise ValueError(f"{name} must be a finite integer, got {_describe(value)}") from None
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}") from None
     if v != value:

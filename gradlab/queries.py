@@ -72,6 +72,9 @@ def as_grid(name: str, values) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+#: Bytes per row of a result frame and its working arrays (about 20 float columns, with copies).
+_FRAME_BYTES = 400
+
 #: Monte Carlo samples per input when sampling was not asked for by a count.
 DEFAULT_SAMPLES = 100_000
 
@@ -154,6 +157,7 @@ def gradient_error(
     if samples is not None:
         check_int("samples", samples, minimum=2)
     seed_of(seed)  # refuse a bad seed before the run, whichever engine runs
+    check_memory(f"{xs.size} inputs x {len(acts)} activation(s)", _FRAME_BYTES * float(xs.size) * len(acts))
     if _pick_method(method, ch, samples) == "exact":
         try:
             return _frame(acts, xs, exact_moments(acts, ch, xs), 0, "exact")
@@ -323,6 +327,7 @@ def error_near_zero(
     n = check_int("points", points, minimum=3)
     if n % 2 == 0:
         raise ValueError(f"points must be odd so that x = 0 is included, got {points!r}")
+    check_memory(f"points={n} at {widths.size} width(s)", _FRAME_BYTES * float(n) * widths.size * (len(acts) + 1))
     everyone = acts + ([ref] if ref not in acts else [])
     rows = []
     for ic, ch in enumerate(ch_list):
@@ -467,9 +472,10 @@ def depth_error(
         raise TypeError(f"noisy_weights must be True or False, got {noisy_weights!r}")
     deepest = max(depths)
     # Weights, and per layer the pre-activations, outputs and gradients of every network.
-    per_layer = 8.0 * n * (w * w + 4 * b * w)
+    fw, fb, fn = float(w), float(b), float(n)  # estimates in floats: huge arguments give inf, not OverflowError
+    per_layer = 8.0 * fn * (fw * fw + 4 * fb * fw)
     check_memory(f"depth={deepest} with width={w} and samples={n}", per_layer * deepest)
-    draws = sum(n * L * (b * w + (w * w if noisy_weights else 0)) for L in depths) * len(acts)
+    draws = sum(fn * L * (fb * fw + (fw * fw if noisy_weights else 0)) for L in depths) * len(acts)
     check_samples(f"depth={depths} with width={w}, batch={b} and samples={n}", draws)
     rows = []
     for L in depths:
