@@ -96,10 +96,13 @@ def test_an_unclamped_chain_over_a_wide_range_counts_in_bounded_memory():
 def test_huge_inputs_and_scales_give_answers_or_clear_refusals_never_overflow():
     far = gl.gradient_error(["relu", "gelu"], gl.chain(gl.Gaussian(sigma=0.1)), [1e308], method="exact")
     assert far["mean_abs_error"].tolist() == [0.0, 0.0]  # the noise is below float64's resolution there
+    clamped = gl.gradient_error("relu", PAPER, [1e308], method="exact")
+    assert clamped["mean_abs_error"].tolist() == [0.0]  # clamped to 1: ReLU'(1) = ReLU'(1e308)
+    unclamped = gl.analog(0.5, 256, clamp=None)
     with pytest.raises(gl.ExactUnsupported, match="no longer exact integers"):
-        gl.gradient_error("relu", PAPER, [1e308], method="exact")
-    auto = gl.gradient_error("relu", PAPER, [1e308], samples=1000)
-    assert auto["mean_abs_error"].tolist() == [0.0]  # clamped to 1: ReLU'(1) = ReLU'(1e308)
+        gl.gradient_error("relu", unclamped, [1e308], method="exact")
+    auto = gl.gradient_error("relu", unclamped, [1e308], samples=1000)
+    assert auto["method"].tolist() == ["mc"] and auto["nonfinite"].tolist() == [1000]  # x * 256 overflows
 
 
 def test_float32_bit_flips_count_nonfinite_outcomes_instead_of_poisoning_the_mean():

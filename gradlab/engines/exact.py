@@ -111,67 +111,73 @@ def _pack(mean_abs, bias, second):
 MAX_LEVELS = 1 << 24
 
 
-def _level_window(plan: ExactPlan, d: np.ndarray) -> tuple[int, int]:
-    """The level indices (k0, k1) that inputs d (after the pre-stages) can reach through noise and clamps."""
+def _level_bands(plan: ExactPlan, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per input, the first and last level index (k0, k1) it can reach through the noise and the clamps."""
     q = plan.quantizer
     P = float(q.precision)
-    lo, hi = plan.noise.bounds(float(d.min()), float(d.max()))
-    lo, hi = max(lo, plan.lo), min(hi, plan.hi)
-    if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) * P >= 2.0**52:
+    lo, hi = plan.noise.bounds(d, d)
+    lo, hi = np.clip(lo, plan.lo, plan.hi), np.clip(hi, plan.lo, plan.hi)
+    reach = float(max(np.abs(lo).max(), np.abs(hi).max()))
+    if not math.isfinite(reach) or reach * P >= 2.0**52:
         raise ExactUnsupported(
-            f"inputs and noise reach {max(abs(lo), abs(hi)):.3g}, where level indices at precision {P:g} "
+            f"inputs and noise reach {reach:.3g}, where level indices at precision {P:g} "
             "are no longer exact integers (2**52); use method='mc'"
         )
-    k0 = int(np.rint(Chain((q,)).apply(lo) * P))
-    k1 = int(np.rint(Chain((q,)).apply(hi) * P))
-    if k1 - k0 >= MAX_LEVELS:
+    k0 = np.rint(Chain((q,)).apply(lo) * P).astype(np.int64)
+    k1 = np.rint(Chain((q,)).apply(hi) * P).astype(np.int64)
+    widest = int((k1 - k0).max()) + 1
+    if widest > MAX_LEVELS:
         raise ExactUnsupported(
-            f"the exact engine would sum over {k1 - k0 + 1:.3g} quantization levels for these inputs "
+            f"the exact engine would sum over {widest:.3g} quantization levels for one input "
             f"(the limit is {MAX_LEVELS}); add a clamp, narrow the noise, or use method='mc'"
         )
     return k0, k1
 
 
 def _lattice(acts, plan: ExactPlan, d, dfx):
-    """Lattice sums over chunks of inputs whose (input, level) arrays stay near CHUNK_BYTES.
+    """Lattice sums, each input over the band of levels it can reach, in chunks of inputs near CHUNK_BYTES.
 
-    Each chunk sums over its own level window, so memory does not grow with the number of inputs.
+    Bands keep the work at (inputs x levels within the noise's reach), not (inputs x every level
+    between the smallest and the largest input), and memory bounded for any number of inputs.
     """
+    k0, k1 = _level_bands(plan, d)
     parts = []
     start = 0
     while start < d.size:
         stop = d.size
         while True:
-            k0, k1 = _level_window(plan, d[start:stop])
-            if (stop - start) * (k1 - k0 + 1) * 8 <= CHUNK_BYTES or stop - start == 1:
+            band = int((k1[start:stop] - k0[start:stop]).max()) + 1
+            if (stop - start) * band * 8 <= CHUNK_BYTES or stop - start == 1:
                 break
             stop = start + max(1, (stop - start) // 2)
-        parts.append(_lattice_sums(acts, plan, d[start:stop], dfx[:, start:stop], k0, k1))
+        rows = slice(start, stop)
+        parts.append(_lattice_sums(acts, plan, d[rows], dfx[:, rows], k0[rows], k1[rows], band))
         start = stop
     return {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
 
 
-def _lattice_sums(acts, plan: ExactPlan, d, dfx, k0: int, k1: int):
+def _lattice_sums(acts, plan: ExactPlan, d, dfx, k0, k1, band: int):
+    """Sums over the levels k0[j] .. k1[j] of each input j, as (n, band) arrays padded with empty levels."""
     q = plan.quantizer
     P = float(q.precision)
-    ks = np.arange(k0, k1 + 1)
-    levels = q.values(ks)
-    # P(x~ >= level k+1) = P(d + n > (k + 1/2)/P); the end levels take the tails (clamp, or
-    # noise mass below 1e-17 beyond the truncation).
-    t = (ks[:-1] + 0.5) / P
-    z = t[None, :] - d[:, None]
-    upper = plan.noise.sf(z)
-    lower = plan.noise.cdf(z)
+    ks = k0[:, None] + np.arange(band)
+    inside = ks <= k1[:, None]
+    # P(x~ >= level i+1) = P(d + n > (k_i + 1/2)/P); each band's last level takes the upper tail (the
+    # clamp's atom, or noise mass below 1e-17 beyond the truncation), its first the lower one.
+    z = (ks[:, :-1] + 0.5) / P - d[:, None]
+    upper = np.where(inside[:, 1:], plan.noise.sf(z), 0.0)
+    lower = np.where(inside[:, 1:], plan.noise.cdf(z), 1.0)
+    n = d.size
+    cum_hi = np.concatenate([np.ones((n, 1)), upper, np.zeros((n, 1))], axis=1)
+    cum_lo = np.concatenate([np.zeros((n, 1)), lower, np.ones((n, 1))], axis=1)
     # Differences of whichever tail is smaller keep tiny probabilities accurate.
-    cum_hi = np.concatenate([np.ones((d.size, 1)), upper, np.zeros((d.size, 1))], axis=1)
-    cum_lo = np.concatenate([np.zeros((d.size, 1)), lower, np.ones((d.size, 1))], axis=1)
-    p_hi = cum_hi[:, :-1] - cum_hi[:, 1:]
-    p_lo = cum_lo[:, 1:] - cum_lo[:, :-1]
-    use_lo = np.concatenate([z, np.full((d.size, 1), np.inf)], axis=1) <= 0
-    p = np.where(use_lo, p_lo, p_hi)
+    use_lo = np.concatenate([z, np.full((n, 1), np.inf)], axis=1) <= 0
+    p = np.where(use_lo, cum_lo[:, 1:] - cum_lo[:, :-1], cum_hi[:, :-1] - cum_hi[:, 1:])
+    # Padding levels carry no probability; valuing them at the band's last level keeps f' finite there.
+    levels = q.values(np.minimum(ks, k1[:, None]))
     mean_abs, bias, second = [], [], []
     for a, d_clean in zip(acts, dfx):
-        diff = a.df(levels)[None, :] - d_clean[:, None]
+        diff = a.df(levels) - d_clean[:, None]
         mean_abs.append((p * np.abs(diff)).sum(1))
         bias.append((p * diff).sum(1))
         second.append((p * diff * diff).sum(1))
