@@ -1,76 +1,92 @@
-"""gradlab: how wrong an activation's gradient becomes under analog-hardware perturbations."""
-from gradlab._budget import get_budget, set_budget
-from gradlab._io import save_figure, save_table
-from gradlab.activations import (
-    BUILTINS,
-    KINK_CHOICES,
-    KINK_CONVENTIONS,
-    Activation,
-    ExpressionError,
-    Kink,
-    activation,
-    activations,
-)
-from gradlab.engines import ExactUnsupported
-from gradlab.perturbations import (
-    BitFlip,
-    Chain,
-    Clamp,
-    Gaussian,
-    Laplace,
-    Poisson,
-    Quantize,
-    Stage,
-    Uniform,
-    analog,
-    chain,
-)
-from gradlab.queries import (
-    activation_curves,
-    depth_error,
-    effective_precision,
-    error_near_zero,
-    gradient_error,
-    product_error_map,
-    product_error_stats,
-    step_discontinuity,
-    train_noisy,
-)
+"""gradlab: how wrong an activation's gradient becomes under analog-hardware perturbations.
+
+The public names below are imported on first use (PEP 562), so ``import gradlab`` and the command
+line start without loading sympy, Numba, SciPy, pandas or matplotlib until a name needs them.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BUILTINS",
-    "KINK_CHOICES",
-    "KINK_CONVENTIONS",
-    "Activation",
-    "BitFlip",
-    "Chain",
-    "Clamp",
-    "ExactUnsupported",
-    "ExpressionError",
-    "Gaussian",
-    "Kink",
-    "Laplace",
-    "Poisson",
-    "Quantize",
-    "Stage",
-    "Uniform",
-    "activation",
-    "activation_curves",
-    "activations",
-    "analog",
-    "chain",
-    "depth_error",
-    "effective_precision",
-    "error_near_zero",
-    "get_budget",
-    "gradient_error",
-    "product_error_map",
-    "product_error_stats",
-    "save_figure",
-    "save_table",
-    "set_budget",
-    "step_discontinuity",
-    "train_noisy",
-]
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "get_budget": "gradlab._budget",
+    "set_budget": "gradlab._budget",
+    "save_figure": "gradlab._io",
+    "save_table": "gradlab._io",
+    "BUILTINS": "gradlab.activations",
+    "KINK_CHOICES": "gradlab.activations",
+    "KINK_CONVENTIONS": "gradlab.activations",
+    "Activation": "gradlab.activations",
+    "ExpressionError": "gradlab.activations",
+    "Kink": "gradlab.activations",
+    "activation": "gradlab.activations",
+    "activations": "gradlab.activations",
+    "ExactUnsupported": "gradlab.engines",
+    "BitFlip": "gradlab.perturbations",
+    "Chain": "gradlab.perturbations",
+    "Clamp": "gradlab.perturbations",
+    "Gaussian": "gradlab.perturbations",
+    "Laplace": "gradlab.perturbations",
+    "Poisson": "gradlab.perturbations",
+    "Quantize": "gradlab.perturbations",
+    "Stage": "gradlab.perturbations",
+    "Uniform": "gradlab.perturbations",
+    "analog": "gradlab.perturbations",
+    "chain": "gradlab.perturbations",
+    "activation_curves": "gradlab.queries",
+    "depth_error": "gradlab.queries",
+    "effective_precision": "gradlab.queries",
+    "error_near_zero": "gradlab.queries",
+    "gradient_error": "gradlab.queries",
+    "product_error_map": "gradlab.queries",
+    "product_error_stats": "gradlab.queries",
+    "step_discontinuity": "gradlab.queries",
+    "train_noisy": "gradlab.queries",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+#: Subpackages and modules reachable as attributes (``gl.perturbations.ROUNDING``).
+_SUBMODULES = {"activations", "engines", "figures", "kernels", "perturbations", "plots", "queries"}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"gradlab.{name}")
+    raise AttributeError(f"module 'gradlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+class _Package(types.ModuleType):
+    """``gl.activations`` is the function listing the built-ins, as it always was.
+
+    The subpackage of the same name would otherwise replace it: the import system records every
+    imported subpackage as an attribute of its parent.
+    """
+
+    @property
+    def activations(self):
+        from gradlab.activations.activation import activations
+
+        return activations
+
+    @activations.setter
+    def activations(self, value):
+        pass  # the subpackage's own record: the function keeps the name
+
+
+sys.modules[__name__].__class__ = _Package
+

@@ -7,9 +7,8 @@ import re
 import sys
 from collections.abc import Sequence
 
-import numpy as np
-
 import gradlab as gl
+from gradlab.conventions import KINK_CHOICES, ROUNDING
 
 __all__ = ["analysis_main", "main", "write_figures"]
 
@@ -34,14 +33,16 @@ WIDTH = 100
 def _cmd_list(args: argparse.Namespace) -> None:
     import textwrap
 
-    table = gl.activations()
-    name_w = max(map(len, table["name"])) + 2
+    from gradlab.activations.builtins import BUILTINS
+
+    name_w = max(map(len, BUILTINS)) + 2
     indent = " " * name_w
-    for row in table.itertuples():
-        params = f"  [{row.allowed}]" if row.allowed else ""
-        print(textwrap.fill(f"{row.name:<{name_w}}{row.formula}", WIDTH, subsequent_indent=indent))
-        if params:
-            print(textwrap.fill(f"{indent}{row.parameters}{params}", WIDTH, subsequent_indent=indent + "  "))
+    for b in BUILTINS.values():
+        print(textwrap.fill(f"{b.name:<{name_w}}{b.doc}", WIDTH, subsequent_indent=indent))
+        if b.params:
+            defaults = ", ".join(f"{p.name}={p.default:g}" for p in b.params)
+            allowed = ", ".join(f"{p.name} in {p.allowed}" for p in b.params)
+            print(textwrap.fill(f"{indent}{defaults}  [{allowed}]", WIDTH, subsequent_indent=indent + "  "))
 
 
 def _cmd_show(args: argparse.Namespace) -> None:
@@ -70,7 +71,9 @@ def _cmd_show(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
-def _parse_range(text: str) -> np.ndarray:
+def _parse_range(text: str):
+    import numpy as np
+
     parts = text.split(":")
     if len(parts) != 3:
         raise ValueError(f"--x must look like START:STOP:N, e.g. -1:1:201, got {text!r}")
@@ -226,18 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("show", "formula, derivative, kinks, GSD and smoothness of one activation")
     p.add_argument("name", help="built-in name or expression in x, e.g. relu_gelu or 'x*tanh(x)'")
     p.add_argument("params", nargs="*", help="parameters as NAME=VALUE, e.g. i=0.5")
-    p.add_argument("--kink", default="autograd", choices=gl.KINK_CHOICES, help=KINK_HELP)
+    p.add_argument("--kink", default="autograd", choices=KINK_CHOICES, help=KINK_HELP)
     p.set_defaults(run=_cmd_show)
 
     p = command("error", "gradient error under the analog chain (Gaussian -> Clamp -> Quantize)")
     p.add_argument("names", nargs="+", help="activations: built-in names or expressions in x")
     p.add_argument("--leakage", type=float, default=0.5, help="probability that the noise moves a value out of its bin")
     p.add_argument("--precision", type=float, default=256, help="quantization steps per unit (not bits)")
-    p.add_argument("--rounding", default="half_toward_zero", choices=list(gl.perturbations.ROUNDING),
+    p.add_argument("--rounding", default="half_toward_zero", choices=list(ROUNDING),
                    help="rounding rule of the quantizer: the paper's half toward zero, half to even, or stochastic")
     p.add_argument("--no-clamp", action="store_true", help="drop the Clamp(-1, 1) stage")
     p.add_argument("--x", default="-1:1:21", metavar="START:STOP:N", help="inputs: N points from START to STOP")
-    p.add_argument("--kink", default="autograd", choices=gl.KINK_CHOICES, help=KINK_HELP)
+    p.add_argument("--kink", default="autograd", choices=KINK_CHOICES, help=KINK_HELP)
     p.add_argument("--method", default="auto", choices=["auto", "exact", "mc"],
                    help="exact (lattice sums, quadrature), mc (Monte Carlo), or auto: exact where possible")
     p.add_argument(

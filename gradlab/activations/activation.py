@@ -5,9 +5,9 @@ import re
 from collections.abc import Mapping
 from functools import cached_property
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import sympy as sp
 
 from gradlab._validate import check_choice, check_finite, suggest
@@ -20,23 +20,17 @@ from gradlab.activations.analysis import (
 )
 from gradlab.activations.builtins import BUILTINS
 from gradlab.activations.parser import ExpressionError, parse_expression
+from gradlab.conventions import KINK_CHOICES, KINK_CONVENTIONS
 from gradlab.kernels.codegen import kernel_module
-from gradlab.kernels.jit import SERIAL_BELOW
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["KINK_CHOICES", "KINK_CONVENTIONS", "Activation", "activation", "activations", "x"]
 
 #: The variable every activation is a function of.
 x = sp.Symbol("x", real=True)
 
-#: How f' is valued exactly at a kink of f'.
-KINK_CONVENTIONS = {
-    "autograd": "the derivative of the piece active at the point, as PyTorch autograd (ReLU'(0) = 0)",
-    "left": "the left limit f'(x0-)",
-    "right": "the right limit f'(x0+)",
-    "midpoint": "the mean of the one-sided limits",
-}
-#: What ``kink=`` accepts: a convention, or 'paper' for the one the paper's code used for the family.
-KINK_CHOICES = (*KINK_CONVENTIONS, "paper")
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 
@@ -97,6 +91,8 @@ class Activation:
 
     def kinks_frame(self) -> pd.DataFrame:
         """:meth:`kinks` as a DataFrame, one row per kink (floats)."""
+        import pandas as pd
+
         cols = ["x", "jump_f", "jump_df", "f_left", "f_right", "df_left", "df_right"]
         return pd.DataFrame([k.as_dict() for k in self._kinks], columns=cols)
 
@@ -152,6 +148,8 @@ class Activation:
         return kernel_module(repr(self), self.expr, self._dexpr_numeric, self.d2expr)
 
     def _evaluate(self, name: str, values) -> np.ndarray:
+        from gradlab.kernels.jit import SERIAL_BELOW
+
         arr = np.asarray(values, dtype=np.float64)
         flat = np.ascontiguousarray(arr).ravel()
         out = np.empty_like(flat)
@@ -289,6 +287,8 @@ def activation(
 
 def activations() -> pd.DataFrame:
     """The built-ins: one row per family with its formula and parameters (defaults and ranges)."""
+    import pandas as pd
+
     rows = []
     for b in BUILTINS.values():
         rows.append(

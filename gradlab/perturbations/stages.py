@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import erfinv, gammaincc
 
 from gradlab._validate import check_choice, check_int, check_interval, check_positive
+from gradlab.conventions import QUANTIZE_COMPAT, ROUNDING
 
 __all__ = [
     "QUANTIZE_COMPAT",
@@ -34,15 +34,6 @@ __all__ = [
 # Stage codes understood by the chain kernel.
 GAUSSIAN, UNIFORM, LAPLACE, POISSON, CLAMP, QUANTIZE, BITFLIP_FIXED, BITFLIP_FLOAT32 = range(8)
 
-#: Rounding rules of :class:`Quantize`, with their kernel codes.
-ROUNDING = {"half_toward_zero": 0, "half_even": 1, "stochastic": 2}
-
-#: How :class:`Quantize` turns a level index k into a value.
-QUANTIZE_COMPAT = {
-    "gradlab": "k / precision, the formula's division, correctly rounded",
-    "analogvnn": "k * (1 / precision) with the reciprocal in float32, as AnalogVNN's ReducePrecision computes it "
-    "from its integer precision tensor (bit for bit on float64 tensors)",
-}
 
 
 class Stage:
@@ -257,6 +248,8 @@ class Poisson(Stage):
         if (self.scale is None) == (self.leakage is None):
             raise ValueError("Poisson: give exactly one of scale and leakage (with precision)")
         if self.scale is None:
+            from scipy.optimize import brentq
+
             lk = check_interval("Poisson: leakage", self.leakage, 0.0, 1.0, closed=(False, False))
             def f(s: float) -> float:
                 return poisson_max_leakage(s, pr) - lk

@@ -1,0 +1,28 @@
+"""The conventions a user chooses, by name: cheap to import (the command line lists them in --help).
+
+Each is documented where it acts: kink values in :mod:`gradlab.activations.activation`, rounding
+rules and quantizer arithmetic in :class:`gradlab.perturbations.Quantize`.
+"""
+from __future__ import annotations
+
+__all__ = ["KINK_CHOICES", "KINK_CONVENTIONS", "QUANTIZE_COMPAT", "ROUNDING"]
+
+#: How f' is valued exactly at a kink of f'.
+KINK_CONVENTIONS = {
+    "autograd": "the derivative of the piece active at the point, as PyTorch autograd (ReLU'(0) = 0)",
+    "left": "the left limit f'(x0-)",
+    "right": "the right limit f'(x0+)",
+    "midpoint": "the mean of the one-sided limits",
+}
+#: What ``kink=`` accepts: a convention, or 'paper' for the one the paper's code used for the family.
+KINK_CHOICES = (*KINK_CONVENTIONS, "paper")
+
+#: Rounding rules of :class:`gradlab.Quantize`, with their kernel codes.
+ROUNDING = {"half_toward_zero": 0, "half_even": 1, "stochastic": 2}
+
+#: How :class:`gradlab.Quantize` turns a level index k into a value.
+QUANTIZE_COMPAT = {
+    "gradlab": "k / precision, the formula's division, correctly rounded",
+    "analogvnn": "k * (1 / precision) with the reciprocal in float32, as AnalogVNN's ReducePrecision computes it "
+    "from its integer precision tensor (bit for bit on float64 tensors)",
+}
