@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 import gradlab as gl
 from gradlab import plots
@@ -25,10 +26,10 @@ def activations_figure(fast: bool = False):
     return plots.plot_activations(df), df
 
 
-def _panels(acts, chains: dict, x) -> pd.DataFrame:
+def _panels(acts, chains: dict, x, x_by_panel: dict | None = None) -> pd.DataFrame:
     parts = []
     for name, chain in chains.items():
-        part = gl.activation_curves(acts, x, chain=chain, seed=0)
+        part = gl.activation_curves(acts, (x_by_panel or {}).get(name, x), chain=chain, seed=0)
         part.insert(0, "panel", name)
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
@@ -47,15 +48,17 @@ def effective_precision_figure(fast: bool = False):
     return plots.plot_effective_precision(df), df
 
 
+_SMOOTH_NAMES = {"gelu": "GELU", "silu": "SiLU"}
+
+
 def _interpolation(family: str):
     acts = [gl.activation(family, i=i) for i in FAMILY_WEIGHTS]
-    chains = {
-        "clean": None,
-        "quantized, P = 6": gl.Quantize(6),
-        "noisy (leakage 0.5) + quantized, P = 6": gl.analog(leakage=0.5, precision=6),
-    }
-    df = _panels(acts, chains, np.linspace(-1.5, 1.5, 601))
-    return plots.plot_quantized_family(df, f"{family}: (1 - i)·ReLU + i·{family.split('_')[1].upper()}"), df
+    noisy = "noisy (leakage 0.5) + quantized, P = 6"
+    chains = {"clean": None, "quantized, P = 6": gl.Quantize(6), noisy: gl.analog(leakage=0.5, precision=6)}
+    # One noise draw per x, drawn as points: a coarser grid keeps them apart.
+    df = _panels(acts, chains, np.linspace(-1.5, 1.5, 601), {noisy: np.linspace(-1.5, 1.5, 151)})
+    title = f"{family}: (1 - i)·ReLU + i·{_SMOOTH_NAMES[family.split('_')[1]]}"
+    return plots.plot_quantized_family(df, title, points=[noisy]), df
 
 
 def relu_gelu_family_figure(fast: bool = False):
@@ -100,7 +103,7 @@ def product_maps_paper_figure(fast: bool = False):
     df = gl.product_error_map(["relu", "gelu"], _paper_chain(), grid, grid, repeats=1, seed=0)
     stats = gl.product_error_stats(["relu", "gelu"], _paper_chain(), grid, grid, window=0.25, repeats=1, seed=0)
     by = stats.set_index("activation")
-    title = (f"One realization, as the paper draws it (P = 256, leakage 0.5); in |a|, |w| ≤ 0.25: "
+    title = (f"One realization, as the paper draws it (P = 256, leakage 0.5)\nin |a|, |w| ≤ 0.25: "
              f"ReLU/GELU max {by.at['relu', 'max'] / by.at['gelu', 'max']:.0f}x, "
              f"mean {by.at['relu', 'mean'] / by.at['gelu', 'mean']:.0f}x")
     return plots.plot_product_maps_paper(df, title, PAPER_MAP_LIMITS, zoom=0.25), df
@@ -110,8 +113,8 @@ def _family_maps(family: str, fast: bool):
     grid = np.linspace(-0.25, 0.25, 129 if not fast else 65)
     acts = [gl.activation(family, i=i) for i in FAMILY_WEIGHTS]
     df = gl.product_error_map(acts, _paper_chain(), grid, grid, repeats=2 if fast else 8, seed=0)
-    title = f"{family} product error maps, zoomed (P = 256, leakage 0.5)"
-    return plots.plot_product_maps(df, title, zoom=0.25, columns=5), df
+    title = f"{family} product error maps, |a|, |w| ≤ 0.25 (P = 256, leakage 0.5)"
+    return plots.plot_product_maps(df, title, zoom=0.25, columns=3), df
 
 
 def relu_gelu_maps_figure(fast: bool = False):
@@ -154,6 +157,9 @@ def depth_figure(fast: bool = False):
     """Figure 10: error of the backpropagated gradient against depth, per activation."""
     acts = ["relu", "gelu", "silu", gl.activation("relu_gelu", i=0.5), gl.activation("relu_silu", i=0.5)]
     df = gl.depth_error(acts, _paper_chain(), depth=[1, 2, 4, 8, 16], width=32, samples=16 if fast else 128, seed=0)
+    t = student_t.ppf(0.975, df["samples"] - 1)
+    df["input_rel_error_ci95"] = t * df["input_rel_error_stderr"]
+    df["input_cosine_ci95"] = t * df["input_cosine_stderr"]
     return plots.plot_depth_error(df, "Gradient error through depth (analog chain on every pre-activation)"), df
 
 
@@ -184,6 +190,8 @@ def training_figure(fast: bool = False):
     runs = pd.DataFrame(runs)
     summary = (runs.groupby(["noise", "depth", "family", "i"], sort=False)["accuracy"]
                .agg(accuracy="mean", stderr=lambda a: a.std(ddof=1) / np.sqrt(a.size), seeds="size").reset_index())
+    # Few seeds: the 95% interval uses Student's t with seeds - 1 degrees of freedom (4.30 for 3).
+    summary["ci95"] = student_t.ppf(0.975, summary["seeds"] - 1) * summary["stderr"]
     fig = plots.plot_training(summary, "Digits MLP trained and tested under Gaussian noise -> Quantize")
     return fig, runs
 

@@ -17,7 +17,10 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = [
+    "LINESTYLES",
+    "MARKERS",
     "PALETTE",
+    "ZERO_COLOR",
     "plot_activations",
     "plot_depth_error",
     "plot_effective_precision",
@@ -31,8 +34,15 @@ __all__ = [
     "style",
 ]
 
-#: Okabe & Ito (2008) colour-blind-safe palette.
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+#: Okabe & Ito (2008) colour-blind-safe palette, ordered so that the first five are far apart
+#: (blue, vermillion, bluish green, reddish purple, black); orange and sky blue, near vermillion
+#: and blue, come only after them, and yellow, faint on white, last.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#E69F00", "#56B4E9", "#F0E442"]
+#: Line styles and markers that go with the colours, so that series stay apart in grey print too.
+LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1.5, 1, 1.5, 1, 1.5))]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+#: Colour of cells whose error is exactly 0 on logarithmic maps (below the colour bar's end).
+ZERO_COLOR = "#d4d4d4"
 
 _RC = {
     "figure.dpi": 110,
@@ -63,6 +73,22 @@ def _colors(labels: Sequence[str]) -> dict[str, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(dict.fromkeys(labels))}
 
 
+def _styles(labels: Sequence[str]) -> dict[str, dict]:
+    """Colour, line style and marker per label, each cycling on its own list."""
+    return {label: {"color": PALETTE[i % len(PALETTE)], "ls": LINESTYLES[i % len(LINESTYLES)],
+                    "marker": MARKERS[i % len(MARKERS)]}
+            for i, label in enumerate(dict.fromkeys(labels))}
+
+
+def _fraction(value: float) -> str:
+    """1/64 for 0.015625: window widths are powers of two, and read best as fractions."""
+    if value > 0 and value < 1:
+        inverse = 1 / value
+        if abs(inverse - round(inverse)) < 1e-9 * inverse:
+            return f"1/{round(inverse)}"
+    return f"{value:g}"
+
+
 def plot_activations(curves: pd.DataFrame, title: str = "Activations and their derivatives") -> Figure:
     """f and f' against x, one line per activation (from :func:`gradlab.activation_curves`)."""
     with style():
@@ -78,26 +104,36 @@ def plot_activations(curves: pd.DataFrame, title: str = "Activations and their d
         return fig
 
 
-def plot_quantized_family(panels: pd.DataFrame, title: str) -> Figure:
+def plot_quantized_family(panels: pd.DataFrame, title: str, points: Sequence[str] = ()) -> Figure:
     """Rows f and f', one column per ``panel`` value (e.g. clean / quantized / noisy+quantized).
 
-    ``panels`` is :func:`gradlab.activation_curves` output with a ``panel`` column added.
+    ``panels`` is :func:`gradlab.activation_curves` output with a ``panel`` column added.  Panels
+    named in ``points`` hold random draws (one per x): they are drawn as points, not joined by
+    lines.  The clean panel (``x_input`` equal to ``x``) is labelled f(x), the others f(x~).
     """
     names = list(dict.fromkeys(panels["panel"]))
     with style():
-        fig, axes = plt.subplots(2, len(names), figsize=(2.5 * len(names) + 0.6, 4.4),
-                                 constrained_layout=True, sharex=True, squeeze=False)
+        fig, axes = plt.subplots(2, len(names), figsize=(2.6 * len(names) + 0.6, 4.6),
+                                 constrained_layout=True, sharex=True, sharey="row", squeeze=False)
         colors = _colors(panels["activation"])
         for col, name in enumerate(names):
             sub = panels[panels["panel"] == name]
             for label, part in sub.groupby("activation", sort=False):
                 for row, col_name in ((0, "f"), (1, "df")):
-                    axes[row, col].plot(part["x"], part[col_name], color=colors[label], label=label,
-                                        drawstyle="steps-mid", lw=1.0)
-            axes[0, col].set_title(name)
+                    if name in points:
+                        axes[row, col].plot(part["x"], part[col_name], "o", ms=2.0, mew=0, alpha=0.85,
+                                            color=colors[label], label=label)
+                    else:
+                        axes[row, col].plot(part["x"], part[col_name], color=colors[label], label=label,
+                                            drawstyle="steps-mid", lw=1.0)
+            clean = bool(np.array_equal(sub["x_input"].to_numpy(), sub["x"].to_numpy()))
+            arg = "x" if clean else "x~"
+            axes[0, col].set_title(name + ("\n(one noise draw per x)" if name in points else ""))
+            axes[0, col].set_ylabel(f"f({arg})")
+            axes[1, col].set_ylabel(f"f'({arg})")
+            axes[0, col].yaxis.label.set_visible(True)  # shared rows still name x or x~ per panel
+            axes[1, col].yaxis.label.set_visible(True)
             axes[1, col].set_xlabel("clean input x")
-        axes[0, 0].set_ylabel("f(x~)")
-        axes[1, 0].set_ylabel("f'(x~)")
         axes[0, 0].legend(frameon=False)
         fig.suptitle(title)
         return fig
@@ -115,18 +151,30 @@ def plot_effective_precision(ep: pd.DataFrame) -> Figure:
 
 
 def plot_step_discontinuity(gsd: pd.DataFrame) -> Figure:
-    """GSD against i per family: exact line and the paper's numeric form as markers."""
+    """GSD against i per family: exact line and the paper's numeric form as markers.
+
+    The families' lines can coincide (both are 1 - i): each family has its own dash and marker,
+    and the legend says when all of them lie on one line.
+    """
+    families = list(dict.fromkeys(gsd["family"]))
+    styles = _styles(families)
+    values = [part["gsd"].to_numpy() for _, part in gsd.groupby("family", sort=False)]
+    coincide = len(values) > 1 and all(v.shape == values[0].shape and np.allclose(v, values[0], rtol=0, atol=1e-12)
+                                       for v in values[1:])
     with style():
-        fig, ax = plt.subplots(figsize=(3.4, 2.6), constrained_layout=True)
-        colors = _colors(gsd["family"])
-        for fam, part in gsd.groupby("family", sort=False):
-            ax.plot(part["i"], part["gsd"], color=colors[fam], label=f"{fam}: |f'(0+) - f'(0-)|")
+        fig, ax = plt.subplots(figsize=(3.6, 2.8), constrained_layout=True)
+        for k, (fam, part) in enumerate(gsd.groupby("family", sort=False)):
+            st = styles[fam]
+            ax.plot(part["i"], part["gsd"], color=st["color"], ls=st["ls"], lw=1.6 if k == 0 else 1.2,
+                    zorder=2 + k, label=f"{fam}: |f'(0+) - f'(0-)|")
             h = part["h"].iloc[0]
-            ax.plot(part["i"], part["numeric"], "o", ms=3, mfc="none", color=colors[fam],
+            ax.plot(part["i"], part["numeric"], ls="none", marker=st["marker"], ms=4 if k == 0 else 2.5,
+                    mfc="none" if k == 0 else st["color"], mew=0.9, color=st["color"], zorder=3 + k,
                     label=f"{fam}: f'({h:g}) - f'(0)")
         ax.set(xlabel="interpolation weight i (0: ReLU)", ylabel="gradient step at 0",
                title="Gradient step discontinuity")
-        ax.legend(frameon=False)
+        ax.legend(frameon=False, title="the families coincide" if coincide else None,
+                  title_fontsize=7.5)
         return fig
 
 
@@ -136,19 +184,23 @@ def plot_product_maps(
     """Heat maps of |f'(noisy a w) - f'(a w)| over (input, weight), one per activation, log colour.
 
     ``zoom`` restricts both axes to [-zoom, zoom] (the drawn data are the map's own cells); with
-    ``columns`` only zoomed views are drawn.  Errors below ``floor`` (zero included) share its colour.
+    ``columns`` only zoomed views are drawn, ``columns`` to a row.  Errors below ``floor`` share
+    its colour; exact zeros, which a logarithmic scale cannot place, get :data:`ZERO_COLOR` (the
+    colour bar's "under" end, named in its label).
     """
     labels = list(dict.fromkeys(maps["activation"]))
     if zoom and columns is not None:
         views = [(label, zoom) for label in labels]
     else:
         views = [(label, None) for label in labels] + ([(label, zoom) for label in labels] if zoom else [])
-    ncol = columns or len(labels)
+    ncol = min(columns or len(labels), len(views))
     nrow = int(np.ceil(len(views) / ncol))
     # A shared logarithmic scale: ReLU's and GELU's errors differ by orders of magnitude.
     norm = matplotlib.colors.LogNorm(vmin=floor, vmax=max(float(maps["error"].max()), 10 * floor))
+    cmap = matplotlib.colormaps["viridis"].with_extremes(under=ZERO_COLOR)
+    every_view_zoomed = all(z for _, z in views)
     with style():
-        fig, axes = plt.subplots(nrow, ncol, figsize=(2.5 * ncol + 0.8, 2.4 * nrow + 0.3),
+        fig, axes = plt.subplots(nrow, ncol, figsize=(2.7 * ncol + 1.0, 2.6 * nrow + 0.5),
                                  constrained_layout=True, squeeze=False)
         image = None
         for ax, (label, z) in zip(axes.flat, views):
@@ -156,18 +208,23 @@ def plot_product_maps(
             a = np.unique(part["input"])
             w = np.unique(part["weight"])
             grid = part["error"].to_numpy().reshape(a.size, w.size)
-            image = ax.pcolormesh(w, a, np.maximum(grid, floor), shading="nearest", cmap="viridis", norm=norm,
-                                  rasterized=True)
+            # Zeros go below the scale (the "under" colour); other small errors up to its floor.
+            shown = np.where(grid > 0, np.maximum(grid, floor), 0.5 * floor)
+            image = ax.pcolormesh(w, a, shown, shading="nearest", cmap=cmap, norm=norm, rasterized=True)
             if z:
                 ax.set_xlim(-z, z)
                 ax.set_ylim(-z, z)
-            ax.set(xlabel="weight w", ylabel="input a", title=label + (f" (zoom ±{z:g})" if z else ""))
+            ax.set(xlabel="weight w", ylabel="input a",
+                   title=label + (f" (zoom ±{z:g})" if z and not every_view_zoomed else ""))
             ax.set_aspect("equal")
             ax.grid(False)
+            for spine in ("top", "right"):
+                ax.spines[spine].set_visible(True)
         for ax in list(axes.flat)[len(views):]:
             ax.set_visible(False)
-        bar = fig.colorbar(image, ax=axes, shrink=0.85)
-        bar.set_label("mean |f'(noisy a·w) - f'(a·w)|")
+        bar = fig.colorbar(image, ax=axes, shrink=0.85 if nrow > 1 else 1.0, extend="min", extendfrac=0.06)
+        floor_text = f"1e{np.log10(floor):.0f}" if float(np.log10(floor)).is_integer() else f"{floor:g}"
+        bar.set_label(f"mean |f'(noisy a·w) - f'(a·w)|\n(grey: exactly 0; below {floor_text}: lowest colour)")
         fig.suptitle(title)
         return fig
 
@@ -197,6 +254,8 @@ def plot_product_maps_paper(maps: pd.DataFrame, title: str, limits: dict[str, fl
                 ax.set(xlabel="weight w", ylabel="input a", title=label + (f" (zoom ±{z:g})" if z else ""))
                 ax.set_aspect("equal")
                 ax.grid(False)
+                for spine in ("top", "right"):
+                    ax.spines[spine].set_visible(True)
                 bar = fig.colorbar(image, ax=ax, shrink=0.85, extend="max")
                 bar.set_label(f"|f'(noisy a·w) - f'(a·w)|, limit {limits[label]:g}")
         fig.suptitle(title)
@@ -204,94 +263,154 @@ def plot_product_maps_paper(maps: pd.DataFrame, title: str, limits: dict[str, fl
 
 
 def plot_gradient_error(exact: pd.DataFrame, mc: pd.DataFrame, title: str, floor: float = 1e-6) -> Figure:
-    """Exact e(x) curves, Monte Carlo points with 95% confidence bands, log scale from ``floor``."""
+    """Exact e(x) curves, Monte Carlo points with 95% confidence bands, log scale from ``floor``.
+
+    Each activation has its own colour, dash and marker; later activations are drawn on top (an
+    interpolant's curve can lie on a base activation's).  Two legends beside the axes: one for the
+    activations, one for what lines, points and bands are.  Bands are clipped to ``floor`` and
+    drawn only where their upper end is above it.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    styles = _styles(list(exact["activation"]) + list(mc["activation"]))
     with style():
-        fig, ax = plt.subplots(figsize=(6.0, 3.4), constrained_layout=True)
-        colors = _colors(exact["activation"])
-        for label, part in exact.groupby("activation", sort=False):
-            ax.plot(part["x"], part["mean_abs_error"], color=colors[label], label=f"{label} (exact)")
-        for label, part in mc.groupby("activation", sort=False):
-            lo = np.maximum(part["mean_abs_error"] - 1.96 * part["stderr"], floor)
-            hi = part["mean_abs_error"] + 1.96 * part["stderr"]
-            ax.fill_between(part["x"], lo, hi, color=colors.get(label, "grey"), alpha=0.25, lw=0)
-            ax.plot(part["x"], part["mean_abs_error"], "o", ms=2.5, color=colors.get(label, "grey"),
-                    label=f"{label} (Monte Carlo, {int(part['samples'].iloc[0]):,} samples, 95% band)")
+        fig, ax = plt.subplots(figsize=(7.0, 3.4), constrained_layout=True)
+        for k, (label, part) in enumerate(exact.groupby("activation", sort=False)):
+            st = styles[label]
+            ax.plot(part["x"], part["mean_abs_error"], color=st["color"], ls=st["ls"], lw=1.3, zorder=2 + k)
+        samples = None
+        for k, (label, part) in enumerate(mc.groupby("activation", sort=False)):
+            st = styles[label]
+            mean = part["mean_abs_error"].to_numpy()
+            half = 1.96 * part["stderr"].to_numpy()
+            lo = np.maximum(mean - half, floor)
+            hi = np.maximum(mean + half, floor)
+            ax.fill_between(part["x"], lo, hi, where=hi > floor, color=st["color"], alpha=0.2, lw=0, zorder=1)
+            ax.plot(part["x"], mean, ls="none", marker=st["marker"], ms=3, mew=0.8, mfc="white",
+                    color=st["color"], zorder=10 + k)
+            samples = int(part["samples"].iloc[0])
         ax.set_yscale("log")
         # Far from 0 the exact error underflows towards 1e-300; the interesting range is above.
         ax.set_ylim(floor, 2.0)
         ax.set(xlabel="clean input x", ylabel="gradient error E|f'(x~) - f'(x)|", title=title)
-        ax.legend(frameon=False, ncol=2, fontsize=6.5)
+        handles = [Line2D([], [], color=st["color"], ls=st["ls"], marker=st["marker"], ms=3.5, mfc="white",
+                          label=label) for label, st in styles.items()]
+        fig.legend(handles=handles, loc="outside right upper", frameon=False, title="activation",
+                           title_fontsize=7.5)
+        engines = [Line2D([], [], color="0.3", label="exact (line)")]
+        if samples is not None:
+            engines += [Line2D([], [], color="0.3", ls="none", marker="o", ms=3.5, mfc="white",
+                               label=f"Monte Carlo\n({samples:,} samples)"),
+                        Patch(color="0.3", alpha=0.2, lw=0, label="its 95% band")]
+        fig.legend(handles=engines, loc="outside right lower", frameon=False, title="engine", title_fontsize=7.5)
         return fig
 
 
 def plot_error_ratio(by_width: pd.DataFrame, by_noise: pd.DataFrame, title: str, chain_label: str = "") -> Figure:
-    """Error-near-zero ratio to the reference, against window width and against noise sigma."""
+    """Error-near-zero ratio to the reference, against window width and against noise sigma.
+
+    Window widths are written as fractions (1/64).  Error bars (95%, ±1.96 standard errors) are
+    drawn when the ratios carry sampling error; exact ratios are drawn as plain lines and the
+    legend says "exact".
+    """
+    exact = not (by_width["ratio_stderr"].fillna(0).any() or by_noise["ratio_stderr"].fillna(0).any())
     with style():
-        fig, axes = plt.subplots(1, 2, figsize=(6.8, 2.9), constrained_layout=True)
+        fig, axes = plt.subplots(1, 2, figsize=(6.8, 2.9), constrained_layout=True, sharey=True)
         ref = by_width["reference"].iloc[0]
-        colors = _colors(by_width["activation"])
-        for label, part in by_width.groupby("activation", sort=False):
-            axes[0].errorbar(part["width"], part["ratio"], yerr=1.96 * part["ratio_stderr"], color=colors[label],
-                             label=label, marker="o", ms=2.5)
-        for label, part in by_noise.groupby("activation", sort=False):
-            axes[1].errorbar(part["sigma"], part["ratio"], yerr=1.96 * part["ratio_stderr"], color=colors[label],
-                             label=label, marker="o", ms=2.5)
+        styles = _styles(list(by_width["activation"]) + list(by_noise["activation"]))
+        for ax, frame, column in ((axes[0], by_width, "width"), (axes[1], by_noise, "sigma")):
+            for label, part in frame.groupby("activation", sort=False):
+                st = styles[label]
+                kw = dict(color=st["color"], ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8,
+                          label=label)
+                if exact:
+                    ax.plot(part[column], part["ratio"], **kw)
+                else:
+                    ax.errorbar(part[column], part["ratio"], yerr=1.96 * part["ratio_stderr"], capsize=1.5, **kw)
         w_fixed = by_noise["width"].iloc[0]
-        axes[0].set(xscale="log", yscale="log", xlabel="window half-width w (|x| <= w)",
-                    ylabel=f"error near 0 / {ref}'s", title=chain_label)
-        axes[1].set(xscale="log", yscale="log", xlabel="Gaussian noise sigma",
-                    ylabel=f"error near 0 / {ref}'s", title=f"window w = {w_fixed:g}")
+        axes[0].set_xscale("log", base=2)
+        widths = by_width["width"].to_numpy()
+        # Powers of two, every other one when crowded, keeping the fixed window of the right panel.
+        anchor = int(round(np.log2(w_fixed)))
+        powers = [k for k in range(-30, 1) if widths.min() * (1 - 1e-9) <= 2.0 ** k <= widths.max() * (1 + 1e-9)]
+        if len(powers) > 6:
+            powers = [k for k in powers if (k - anchor) % 2 == 0]
+        ticks = [2.0 ** k for k in powers]
+        axes[0].set_xticks(ticks, [_fraction(t) for t in ticks])
+        axes[0].xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        axes[0].set(yscale="log", xlabel="window half-width w (|x| ≤ w)", ylabel=f"error near 0 / {ref}'s",
+                    title=chain_label)
+        axes[1].set(xscale="log", xlabel="Gaussian noise sigma", title=f"window w = {_fraction(w_fixed)}")
         for ax in axes:
             ax.axhline(1.0, color="grey", lw=0.8, ls=":")
-        axes[0].legend(frameon=False)
+        axes[0].axvline(w_fixed, color="grey", lw=0.8, ls=":")
+        axes[0].legend(frameon=False, title="exact (no sampling error)" if exact else "bars: 95% confidence",
+                       title_fontsize=7.5)
         fig.suptitle(title)
         return fig
 
 
 def plot_depth_error(depth: pd.DataFrame, title: str) -> Figure:
-    """Relative error and cosine similarity of the input gradient against depth (from depth_error)."""
+    """Relative error and cosine similarity of the input gradient against depth (from depth_error).
+
+    Error bars are the columns ``input_rel_error_ci95`` and ``input_cosine_ci95`` (half-widths of
+    95% intervals, computed by the caller); the title names the width and the number of networks.
+    """
+    styles = _styles(depth["activation"])
+    width, samples = int(depth["width"].iloc[0]), int(depth["samples"].iloc[0])
     with style():
-        fig, axes = plt.subplots(1, 2, figsize=(6.8, 2.9), constrained_layout=True)
-        colors = _colors(depth["activation"])
+        fig, axes = plt.subplots(1, 2, figsize=(6.8, 3.0), constrained_layout=True)
         for label, part in depth.groupby("activation", sort=False):
-            axes[0].errorbar(part["depth"], part["input_rel_error"], yerr=1.96 * part["input_rel_error_stderr"],
-                             color=colors[label], marker="o", ms=3, label=label)
-            axes[1].errorbar(part["depth"], part["input_cosine"], yerr=1.96 * part["input_cosine_stderr"],
-                             color=colors[label], marker="o", ms=3, label=label)
+            st = styles[label]
+            kw = dict(color=st["color"], ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8,
+                      capsize=1.5, label=label)
+            axes[0].errorbar(part["depth"], part["input_rel_error"], yerr=part["input_rel_error_ci95"], **kw)
+            axes[1].errorbar(part["depth"], part["input_cosine"], yerr=part["input_cosine_ci95"], **kw)
         axes[0].set(xscale="log", yscale="log", xlabel="depth (layers)",
                     ylabel="relative error of input gradient", title="||g~ - g|| / ||g||")
         axes[1].set(xscale="log", xlabel="depth (layers)", ylabel="cosine(g~, g)", title="direction kept")
         for ax in axes:
             ax.set_xticks(sorted(depth["depth"].unique()))
             ax.set_xticklabels([str(d) for d in sorted(depth["depth"].unique())])
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         axes[0].legend(frameon=False)
-        fig.suptitle(title)
+        fig.suptitle(f"{title}\nwidth {width} units per layer, {samples:,} random networks per depth; "
+                     "bars: 95% confidence (Student's t)")
         return fig
 
 
 def plot_training(summary: pd.DataFrame, title: str) -> Figure:
     """Final test accuracy against interpolation weight i, one panel per (noise, depth).
 
-    ``summary`` has columns family, i, noise, depth, accuracy, stderr, seeds (one row per point).
+    ``summary`` has columns family, i, noise, depth, accuracy, ci95 (half-width of the 95%
+    interval over seeds, computed by the caller) and seeds, one row per point.  All panels share
+    their y-axis, so that noise levels and depths compare at a glance.
     """
     noises = list(dict.fromkeys(summary["noise"]))
     depths = sorted(summary["depth"].unique())
     with style():
-        fig, axes = plt.subplots(len(noises), len(depths), figsize=(3.0 * len(depths) + 0.5, 2.4 * len(noises) + 0.4),
-                                 constrained_layout=True, sharex=True, squeeze=False)
-        colors = _colors(summary["family"])
+        fig, axes = plt.subplots(len(noises), len(depths), figsize=(3.0 * len(depths) + 0.5, 2.4 * len(noises) + 0.5),
+                                 constrained_layout=True, sharex=True, sharey=True, squeeze=False)
+        styles = _styles(summary["family"])
         for r, noise in enumerate(noises):
             for c, d in enumerate(depths):
                 ax = axes[r, c]
                 sub = summary[(summary["noise"] == noise) & (summary["depth"] == d)]
-                for fam, part in sub.groupby("family", sort=False):
-                    ax.errorbar(part["i"], part["accuracy"], yerr=1.96 * part["stderr"], color=colors[fam],
-                                marker="o", ms=3, label=fam)
+                for k, (fam, part) in enumerate(sub.groupby("family", sort=False)):
+                    st = styles[fam]
+                    # Side by side: the two families' bars would otherwise hide each other.
+                    offset = (k - 0.5) * 0.012
+                    ax.errorbar(part["i"] + offset, part["accuracy"], yerr=part["ci95"], color=st["color"],
+                                ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8, capsize=1.5,
+                                label=fam)
                 ax.set_title(f"{noise}, depth {d}")
-                ax.set_ylabel("test accuracy")
+                if c == 0:
+                    ax.set_ylabel("test accuracy")
                 if r == len(noises) - 1:
                     ax.set_xlabel("interpolation weight i (0: ReLU)")
         axes[0, 0].legend(frameon=False)
         seeds = int(summary["seeds"].iloc[0])
-        fig.suptitle(f"{title}\n(mean over {seeds} seeds; bars: ±1.96 standard errors)")
+        dof = f"{seeds - 1} degree{'s' if seeds != 2 else ''} of freedom"
+        fig.suptitle(f"{title}\n(mean over {seeds} seeds; bars: 95% confidence, Student's t with {dof})")
         return fig
