@@ -19,6 +19,7 @@ from gradlab.activations.analysis import (
     smoothness_class,
 )
 from gradlab.activations.builtins import BUILTINS
+from gradlab.activations.guards import derivative
 from gradlab.activations.parser import ExpressionError, parse_expression
 from gradlab.conventions import KINK_CHOICES, KINK_CONVENTIONS
 from gradlab.kernels.codegen import kernel_module
@@ -74,12 +75,12 @@ class Activation:
     @cached_property
     def dexpr(self) -> sp.Expr:
         """f'(x) as a sympy expression (piece conditions as autograd would take them)."""
-        return sp.piecewise_fold(sp.diff(self.expr, x))
+        return derivative(self.expr, x, f"f'(x) of {self.name!r}")
 
     @cached_property
     def d2expr(self) -> sp.Expr:
         """f''(x) as a sympy expression (zero-width delta terms at jumps are not included)."""
-        return sp.piecewise_fold(sp.diff(self.dexpr, x))
+        return derivative(self.dexpr, x, f"f''(x) of {self.name!r}")
 
     def kinks(self) -> tuple[Kink, ...]:
         """Every point where f or f' jumps, with exact one-sided limits; sorted by location."""
@@ -278,9 +279,8 @@ def activation(
         if not _IDENT.match(p) or p.startswith("_") or p == "x":
             raise ValueError(f"parameter name {p!r} is not allowed (use a plain identifier other than x)")
     values = {k: check_finite(k, v) for k, v in params.items()}
-    symbols = {k: sp.Symbol(k, real=True) for k in values}
-    expr = parse_expression(key, x, symbols)
-    expr = expr.subs({symbols[k]: sp.Rational(repr(v)) for k, v in values.items()})
+    # Parameters enter the parser as their exact values, so the bounds on numbers apply to them too.
+    expr = parse_expression(key, x, {k: sp.Rational(repr(v)) for k, v in values.items()})
     act = Activation(name or key, expr, values, defaults=values)
     return act if kink is None else act.with_kink(kink)
 

@@ -4,6 +4,12 @@ Every activation is brought to a flat ``Piecewise`` form (Abs, Max, Min, sign an
 rewritten), whose pieces are analytic.  Candidate kinks are the real roots of the boundaries of the
 piece conditions; at each, the one-sided limit of an expression is the value at the point of the
 piece that is active just beside it, which is exact (no numerical limit is taken).
+
+The work is bounded (:mod:`gradlab.activations.guards`): the piecewise form may have at most
+``MAX_CASES`` cases, every derivative is estimated before it is taken, and a condition's boundary
+is only searched for where it can be found exactly and quickly: a polynomial in x of degree at
+most ``MAX_DEGREE`` whose real roots have closed forms, or an expression in which x occurs once
+(inverted function by function).  Anything else is refused with the reason.
 """
 from __future__ import annotations
 
@@ -12,10 +18,18 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.relational import Relational
 
+from gradlab.activations.guards import ExpressionError, check_cases, check_constants, derivative, tree_size
+
 __all__ = ["Kink", "find_kinks", "kink_candidates", "one_sided", "piecewise_form", "smoothness_class"]
 
 _REWRITE = (sp.Abs, sp.Max, sp.Min, sp.sign, sp.Heaviside)
 MAX_ORDER = 6
+#: Highest degree of a polynomial piece condition whose roots are searched.
+MAX_DEGREE = 8
+#: Most candidate kink points of one activation.
+MAX_POINTS = 32
+#: Kink points closer than this (relative) cannot be told apart in float64.
+_CLOSEST = 2.0**-40
 
 
 @dataclass(frozen=True)
@@ -31,12 +45,12 @@ class Kink:
     @property
     def jump_f(self) -> sp.Expr:
         """f(x0+) - f(x0-)."""
-        return sp.simplify(self.f_right - self.f_left)
+        return _tidy(self.f_right - self.f_left)
 
     @property
     def jump_df(self) -> sp.Expr:
         """f'(x0+) - f'(x0-)."""
-        return sp.simplify(self.df_right - self.df_left)
+        return _tidy(self.df_right - self.df_left)
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -51,23 +65,102 @@ class Kink:
 
 
 def piecewise_form(expr: sp.Expr) -> sp.Expr:
-    """``expr`` with non-smooth functions rewritten as one flat Piecewise (or unchanged)."""
+    """``expr`` with non-smooth functions rewritten as one flat Piecewise (or unchanged).
+
+    Refused (:class:`ExpressionError`) when it would have more than ``MAX_CASES`` cases or holds a
+    number that float64 kernels cannot use.
+    """
+    check_cases(expr, _short(expr))
     for func in _REWRITE:
         if expr.has(func):
             expr = expr.replace(lambda e, f=func: isinstance(e, f), lambda e: e.rewrite(sp.Piecewise))
-    return sp.piecewise_fold(expr)
+    expr = sp.piecewise_fold(expr)
+    check_constants(expr, "f(x)")
+    return expr
 
 
 def kink_candidates(expr: sp.Expr, x: sp.Symbol) -> list[sp.Expr]:
-    """Sorted real points where a piece condition of ``expr`` changes truth value."""
+    """Sorted real points where a piece condition of ``expr`` changes truth value.
+
+    Refused (:class:`ExpressionError`) when a condition's boundary cannot be located exactly (see
+    the module docstring), lies at infinitely many points, or when there are more than
+    ``MAX_POINTS`` points or two closer than float64 can separate.
+    """
     points: set[sp.Expr] = set()
     for rel in expr.atoms(Relational):
-        if not rel.has(x):
-            continue
-        roots = sp.solveset(rel.lhs - rel.rhs, x, sp.S.Reals)
-        if isinstance(roots, sp.FiniteSet):
-            points.update(r for r in roots if r.is_real)
-    return sorted(points, key=lambda p: float(p))
+        if rel.has(x):
+            points.update(_crossings(rel.lhs - rel.rhs, x, rel))
+        if len(points) > MAX_POINTS:
+            raise ExpressionError(f"the conditions of {_short(expr)} change at more than {MAX_POINTS} points")
+    return _sorted_points(points)
+
+
+def _crossings(g: sp.Expr, x: sp.Symbol, rel: Relational) -> set[sp.Expr]:
+    """The real roots of ``g``, the boundary of the condition ``rel``, found exactly and quickly or refused."""
+    if g.has(sp.Piecewise):  # a condition on a piecewise expression: the roots of each piece
+        inner = next(iter(g.atoms(sp.Piecewise)))
+        return set().union(*(_crossings(g.subs(inner, piece), x, rel) for piece, _ in inner.args))
+    why = f"gradlab cannot locate where the condition {_short(rel)} changes"
+    if g.is_polynomial(x):
+        poly = sp.Poly(g, x)
+        if poly.degree() > MAX_DEGREE:
+            raise ExpressionError(f"{why}: a polynomial of degree {poly.degree()} (at most {MAX_DEGREE})")
+        if poly.degree() <= 2:
+            roots = sp.solveset(g, x, sp.S.Reals)
+        elif poly.domain.is_QQ or poly.domain.is_ZZ:
+            roots = sp.FiniteSet(*poly.real_roots())
+            if roots.has(sp.CRootOf):
+                raise ExpressionError(f"{why}: its roots have no closed form (the roots of a cubic or higher)")
+        else:
+            raise ExpressionError(f"{why}: a polynomial of degree {poly.degree()} with irrational coefficients")
+    elif g.count(x) == 1:
+        roots = sp.solveset(g, x, sp.S.Reals)
+    else:
+        raise ExpressionError(
+            f"{why}: conditions must be polynomials in x (degree <= {MAX_DEGREE}) or hold x once, e.g. tanh(x) > 0.5"
+        )
+    if roots is sp.S.EmptySet:
+        return set()
+    if not isinstance(roots, sp.FiniteSet):
+        raise ExpressionError(f"{why}: it changes at infinitely many points, or at points without a closed form")
+    for r in roots:
+        if not r.is_real or not abs(float(r)) <= 1e300:
+            raise ExpressionError(f"{why}: it changes at x = {_short(r)}, not a real number in float64's range")
+    return set(roots)
+
+
+def _sorted_points(points: set[sp.Expr]) -> list[sp.Expr]:
+    """``points`` in increasing order, the same point written twice kept once; too-close points refused."""
+    out: list[sp.Expr] = []
+    for p in sorted(points, key=float):
+        if out and float(p - out[-1]) <= _CLOSEST * max(1.0, abs(float(p))):
+            if abs((p - out[-1]).evalf(50)) < 1e-40:
+                continue  # the same point in two forms, e.g. log(4)/2 and log(2)
+            raise ExpressionError(
+                f"kinks at x = {_short(out[-1])} and x = {_short(p)} are closer than float64 can tell apart"
+            )
+        out.append(p)
+    return out
+
+
+def _short(expr: object, limit: int = 60) -> str:
+    text = sp.sstr(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_zero(value: sp.Expr) -> bool:
+    """Whether an exact number is 0: numerically when it is clearly not, else by simplification."""
+    if value == 0:
+        return True
+    approx = value.evalf(30)
+    if approx.is_Number and abs(approx) > 1e-20:
+        return False
+    return sp.simplify(value) == 0
+
+
+def _tidy(value: sp.Expr) -> sp.Expr:
+    """``value`` simplified, where that is cheap (small expressions); else as it is."""
+    return sp.simplify(value) if tree_size(value, 200) <= 200 else value
 
 
 def _step(points: list[sp.Expr]) -> sp.Rational:
@@ -81,18 +174,24 @@ def one_sided(expr: sp.Expr, x: sp.Symbol, x0: sp.Expr, side: str, step: sp.Rati
     """The limit of ``expr`` at ``x0`` from the left (``side='-'``) or right (``'+'``)."""
     if not isinstance(expr, sp.Piecewise):
         value = expr.subs(x, x0)
-        return value if value.is_finite else sp.limit(expr, x, x0, side)
+        # is_finite is None for many finite constants; only a value known to be bad needs the limit.
+        if value.is_finite or (value.is_finite is None and not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo)):
+            return value
+        return sp.limit(expr, x, x0, side)
     probe = x0 - step if side == "-" else x0 + step
     for piece, cond in expr.args:
-        if bool(cond.subs(x, probe)):
+        try:
+            active = bool(cond.subs(x, probe))
+        except TypeError:  # sympy cannot decide the comparison
+            raise ExpressionError(f"cannot decide whether {_short(cond)} holds beside x = {_short(x0)}") from None
+        if active:
             return one_sided(piece, x, x0, side, step)
     raise ValueError(f"no piece of {expr} is defined beside x = {x0}")
 
 
 def find_kinks(expr: sp.Expr, dexpr: sp.Expr, x: sp.Symbol) -> tuple[Kink, ...]:
     """Every candidate point where ``expr`` or ``dexpr`` actually jumps."""
-    points = kink_candidates(expr, x) + [p for p in kink_candidates(dexpr, x)]
-    points = sorted(set(points), key=lambda p: float(p))
+    points = _sorted_points(set(kink_candidates(expr, x) + kink_candidates(dexpr, x)))
     step = _step(points)
     kinks = []
     for x0 in points:
@@ -103,7 +202,7 @@ def find_kinks(expr: sp.Expr, dexpr: sp.Expr, x: sp.Symbol) -> tuple[Kink, ...]:
             one_sided(dexpr, x, x0, "-", step),
             one_sided(dexpr, x, x0, "+", step),
         )
-        if k.jump_f != 0 or k.jump_df != 0:
+        if not (_is_zero(k.f_right - k.f_left) and _is_zero(k.df_right - k.df_left)):
             kinks.append(k)
     return tuple(kinks)
 
@@ -117,8 +216,8 @@ def smoothness_class(expr: sp.Expr, x: sp.Symbol) -> str:
     d = expr
     for order in range(MAX_ORDER + 1):
         for x0 in points:
-            jump = sp.simplify(one_sided(d, x, x0, "+", step) - one_sided(d, x, x0, "-", step))
-            if jump != 0:
+            if not _is_zero(one_sided(d, x, x0, "+", step) - one_sided(d, x, x0, "-", step)):
                 return f"C{order - 1}"
-        d = sp.piecewise_fold(sp.diff(d, x))
+        if order < MAX_ORDER:
+            d = derivative(d, x, f"the derivative of order {order + 1} (for the smoothness class)")
     return "Cinf"

@@ -6,25 +6,39 @@ constants ``pi`` and ``e``, the operators ``+ - * / **``, comparisons inside ``w
 the functions in :data:`FUNCTIONS`.  Everything else (attribute access, subscripts, lambdas,
 keywords, strings, dunder names...) is refused.  sympy's ``sympify``/``parse_expr`` are never
 given user text because they ``eval`` it.
+
+The work is bounded as the tree is built (:mod:`gradlab.activations.guards`): the text's length,
+node count and nesting depth are checked first; every constant sub-expression (parameters
+included: they enter as their values) must be a real number within ``MAX_MAGNITUDE``, checked
+before it is used, so that no power is computed whose exact value would be astronomically large;
+a comparison is only allowed as the condition of ``where``.  The result must be real and finite,
+with a finite derivative, on the whole real line (no pole, no square root of a negative number).
 """
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Mapping
 
 import sympy as sp
 
 from gradlab._validate import suggest
+from gradlab.activations.guards import (
+    MAX_NESTING,
+    ExpressionError,
+    check_cases,
+    check_constants,
+    check_number,
+    check_real_line,
+)
 
 __all__ = ["FUNCTIONS", "ExpressionError", "parse_expression"]
 
 MAX_LENGTH = 2000
 MAX_NODES = 500
 MAX_NUMERIC_EXPONENT = 64
-
-
-class ExpressionError(ValueError):
-    """A user expression that is not in the allowed language."""
+#: A power of two numbers is refused before it is computed when its magnitude would pass 2**this.
+_MAX_LOG2 = 1000
 
 
 def _sigmoid(z: sp.Expr) -> sp.Expr:
@@ -85,11 +99,14 @@ _COMPARE = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge}
 
 
 def parse_expression(
-    text: str, x: sp.Symbol, params: Mapping[str, sp.Symbol] | None = None
+    text: str, x: sp.Symbol, params: Mapping[str, sp.Basic] | None = None
 ) -> sp.Expr:
-    """Parse ``text`` into a sympy expression of ``x`` (and the symbols in ``params``).
+    """Parse ``text`` into a sympy expression of ``x`` (and of ``params``: names mapped to symbols or numbers).
 
-    Raises :class:`ExpressionError` naming the offending part for anything outside the whitelist.
+    Raises :class:`ExpressionError` naming the offending part for anything outside the whitelist,
+    for any constant that is not a real number within ``MAX_MAGNITUDE``, for an expression that is
+    not real and finite on the whole real line, and for input asking for too much work.  Give
+    parameters as numbers where their values are known: their magnitudes are then checked too.
     """
     if not isinstance(text, str):
         raise ExpressionError(f"expression must be a string, got {text!r}")
@@ -101,16 +118,50 @@ def parse_expression(
         raise ExpressionError(f"expression {text!r} is not valid syntax: {exc.msg}") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"expression {text!r} is too large (more than {MAX_NODES} nodes)")
+    depth = _nesting(tree.body)
+    if depth > MAX_NESTING:
+        raise ExpressionError(
+            f"expression {_short(text)!r} nests calls and operators {depth} levels deep; at most {MAX_NESTING} allowed"
+        )
     names: dict[str, sp.Basic] = {**_CONSTANTS, **(params or {}), "x": x}
     result = _Builder(text, names).visit(tree.body)
     if not isinstance(result, sp.Expr):
         raise ExpressionError(f"expression {text!r} must be a number-valued formula, not a condition")
+    what = f"expression {_short(text)!r}"
+    check_constants(result, what)
+    check_cases(result, what)
+    check_real_line(result, x, what)
     return result
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_FAMILY = {ast.Add: "+", ast.Sub: "+", ast.Mult: "*", ast.Div: "*"}
+
+
+def _nesting(root: ast.AST) -> int:
+    """Depth of ``root``, not counting signs or chains of one operator family (``a+b-c``, sympy flattens them)."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for child in ast.iter_child_nodes(node):
+            flat = isinstance(node, ast.UnaryOp) or (
+                isinstance(node, ast.BinOp)
+                and isinstance(child, ast.BinOp)
+                and _FAMILY.get(type(node.op), "node") == _FAMILY.get(type(child.op), "child")
+            )
+            stack.append((child, depth if flat else depth + 1))
+    return deepest
 
 
 class _Builder:
     def __init__(self, text: str, names: Mapping[str, sp.Basic]):
         self.text = text
+        self.source = text.strip()  # what ast parsed: node offsets refer to it
         self.names = names
 
     def refuse(self, what: str) -> ExpressionError:
@@ -121,9 +172,32 @@ class _Builder:
         )
 
     def visit(self, node: ast.AST) -> sp.Basic:
+        result = self._visit(node)
+        # Every constant is checked where it is built, so no later step works on a huge or complex number.
+        if isinstance(result, sp.Expr) and not result.free_symbols:
+            check_number(result, f"in expression {_short(self.text)!r}, {self.segment(node)}")
+        return result
+
+    def segment(self, node: ast.AST) -> str:
+        return repr(_short(ast.get_source_segment(self.source, node) or "a constant"))
+
+    def number(self, operand: sp.Basic, node: ast.AST, where: str) -> sp.Expr:
+        """``operand`` of an arithmetic operator or a function: a number-valued formula, not a comparison."""
+        if not isinstance(operand, sp.Expr):  # a comparison or True/False (a Symbol is a Boolean too)
+            raise ExpressionError(
+                f"expression {_short(self.text)!r}: the comparison {self.segment(node)} is used as a number "
+                f"({where}); a comparison may only be the condition of where(cond, a, b)"
+            )
+        return operand
+
+    def _visit(self, node: ast.AST) -> sp.Basic:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
                 raise self.refuse(f"the constant {node.value!r}")
+            if isinstance(node.value, float) and not math.isfinite(node.value):
+                raise ExpressionError(
+                    f"in expression {_short(self.text)!r}, the number {self.segment(node)} is beyond float64's range"
+                )
             # Decimal-exact: '0.1' becomes 1/10, so symbolic analysis stays exact.
             return sp.Rational(repr(node.value)) if isinstance(node.value, float) else sp.Integer(node.value)
         if isinstance(node, ast.Name):
@@ -131,14 +205,24 @@ class _Builder:
                 raise self.refuse(f"the name {node.id!r}{suggest(node.id, self.names)}")
             return self.names[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            operand = self.visit(node.operand)
+            operand = self.number(self.visit(node.operand), node.operand, "after a sign")
             return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.BinOp):
-            left, right = self.visit(node.left), self.visit(node.right)
+            left = self.number(self.visit(node.left), node.left, "in arithmetic")
+            right = self.number(self.visit(node.right), node.right, "in arithmetic")
             if isinstance(node.op, ast.Pow):
                 # A numeric exponent such as 9**9**9 would make sympy build a gigantic integer.
                 if right.is_number and abs(float(right)) > MAX_NUMERIC_EXPONENT:
                     raise self.refuse(f"a numeric exponent above {MAX_NUMERIC_EXPONENT} in magnitude")
+                # So would (9**64)**64: refuse a power of two numbers whose magnitude is out of range
+                # before sympy computes it exactly.
+                if left.is_Rational and right.is_Rational and left != 0:
+                    log2 = float(right) * (abs(left.p).bit_length() - left.q.bit_length())
+                    if log2 > _MAX_LOG2:
+                        raise ExpressionError(
+                            f"in expression {_short(self.text)!r}, {self.segment(node)} is about 2**{log2:.0f}, "
+                            "beyond float64's range"
+                        )
                 return left**right
             if type(node.op) in _BINOPS:
                 return _BINOPS[type(node.op)](left, right)
@@ -146,7 +230,9 @@ class _Builder:
         if isinstance(node, ast.Compare):
             if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
                 raise self.refuse("a comparison other than a single <, <=, > or >=")
-            return _COMPARE[type(node.ops[0])](self.visit(node.left), self.visit(node.comparators[0]))
+            left = self.number(self.visit(node.left), node.left, "in a comparison")
+            right = self.number(self.visit(node.comparators[0]), node.comparators[0], "in a comparison")
+            return _COMPARE[type(node.ops[0])](left, right)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
                 raise self.refuse("calling anything but a named function")
@@ -162,7 +248,9 @@ class _Builder:
             if name == "where":
                 if not isinstance(args[0], sp.core.relational.Relational):
                     raise self.refuse("where() whose first argument is not a comparison")
-            elif any(isinstance(a, sp.core.relational.Relational) for a in args):
+                for a, arg in zip(node.args[1:], args[1:]):
+                    self.number(arg, a, "as a value of where()")
+            elif any(not isinstance(a, sp.Expr) for a in args):
                 raise self.refuse(f"a comparison as an argument of {name}()")
             return func(*args)
         raise self.refuse(f"the construct {type(node).__name__}")

@@ -1,0 +1,276 @@
+"""Guards on the symbolic work an activation may ask for, and on the values it may take.
+
+A short text can keep sympy busy for hours: exact integers with millions of digits
+(``(((9**64)**64)**64)**64``), piecewise forms whose case count doubles with every ``abs``,
+``max`` or ``where`` (a product of 14 ``where``: 16,384 cases), derivatives that grow with the
+nesting depth and with the length of products (f'' of a product of n factors has n^2 terms of n
+factors).  Each expensive step is therefore preceded by an estimate that costs one pass over the
+tree, and refused with an :class:`ExpressionError` naming the bound before sympy starts.  The
+bounds sit far above what the built-ins need (their largest f'' has 119 nodes, 3 cases) and keep
+the worst accepted input near a second of analysis and compilation (measured in
+benchmarks/README.md, "Bounded work for any expression").
+
+The same checks make sure that an activation is a real, finite number on the whole real line: no
+complex or undefined constants, no number beyond float64's range, no pole.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.relational import Relational
+from sympy.logic.boolalg import Boolean
+
+__all__ = [
+    "MAX_CASES",
+    "MAX_MAGNITUDE",
+    "MAX_NESTING",
+    "MAX_TREE",
+    "ExpressionError",
+    "check_cases",
+    "check_constants",
+    "check_number",
+    "check_real_line",
+    "derivative",
+    "derivative_size",
+    "piecewise_cases",
+    "tree_size",
+]
+
+#: Largest magnitude of a number in an expression or its derivatives: float64 reaches 1.8e308,
+#: and the headroom keeps a product of two such constants in a kernel from overflowing at once.
+MAX_MAGNITUDE = 1e300
+#: Most cases the flat piecewise form may have (each abs, max, min, where, sign multiplies them).
+MAX_CASES = 16
+#: Most nodes in the sympy tree of f, f', f'' or of a higher derivative the analysis takes.
+MAX_TREE = 3000
+#: Deepest nesting of calls and operators (sympy recurses once per level and more).
+MAX_NESTING = 32
+
+_MAX_INT = int(MAX_MAGNITUDE)
+_INFINITIES = (sp.zoo, sp.oo, sp.S.NegativeInfinity)
+
+
+class ExpressionError(ValueError):
+    """A user expression that is not in the allowed language, or asks for too much work."""
+
+
+def _short(expr: object, limit: int = 60) -> str:
+    text = expr if isinstance(expr, str) else sp.sstr(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- numbers ----------------------------------------------------------------------------------
+def check_number(value: sp.Expr, what: str) -> None:
+    """Refuse a constant (no free symbols) that is undefined, infinite, complex or beyond MAX_MAGNITUDE.
+
+    ``what`` names it in the message (the text it came from).  Every operand is checked before the
+    operation that uses it, so the evaluation here works on bounded numbers and stays cheap.
+    """
+    if value.is_Rational:  # exact and the common case: compare integers, no evaluation
+        if abs(value.p) > _MAX_INT * value.q:
+            raise ExpressionError(_too_large(what, value))
+        return
+    if value is sp.nan:
+        raise ExpressionError(f"{what} is undefined (0/0 or the like)")
+    if value in _INFINITIES:
+        raise ExpressionError(f"{what} is infinite (a division by zero or the like)")
+    approx = value.evalf(20)
+    if approx is sp.nan or approx.has(sp.nan):
+        raise ExpressionError(f"{what} is undefined (0/0 or the like)")
+    if approx.has(*_INFINITIES):
+        raise ExpressionError(f"{what} is infinite (a division by zero or the like)")
+    re, im = approx.as_real_imag()
+    if not (re.is_Number and im.is_Number):
+        raise ExpressionError(f"{what} cannot be evaluated to a number ({_short(value)})")
+    if value.is_extended_real is False or (value.is_extended_real is None and abs(im) > 1e-12 * max(1, abs(re))):
+        raise ExpressionError(f"{what} is not a real number (it is {_short(approx)})")
+    if abs(re) > MAX_MAGNITUDE:
+        raise ExpressionError(_too_large(what, approx))
+
+
+def _too_large(what: str, value: sp.Expr) -> str:
+    return (
+        f"{what} is about {sp.Float(value, 3)!s}; numbers must lie within ±{MAX_MAGNITUDE:g} "
+        "so that float64 kernels can compute with them"
+    )
+
+
+def check_constants(expr: sp.Basic, what: str) -> None:
+    """Refuse NaN, infinities, the imaginary unit and numbers beyond MAX_MAGNITUDE anywhere in ``expr``."""
+    for atom in expr.atoms():
+        if atom is sp.nan:
+            raise ExpressionError(f"{what} is undefined somewhere (it contains nan: 0/0 or the like)")
+        if atom in _INFINITIES:
+            raise ExpressionError(f"{what} is infinite somewhere (it contains {atom}: a division by zero or the like)")
+        if atom is sp.I:
+            raise ExpressionError(f"{what} is not real (it contains the imaginary unit)")
+        if atom.is_Number and abs(atom) > MAX_MAGNITUDE:
+            raise ExpressionError(
+                f"{what} holds the number {sp.Float(atom, 3)!s}, beyond ±{MAX_MAGNITUDE:g}: float64 kernels "
+                "cannot compute with it (is a parameter this large?)"
+            )
+
+
+def check_real_line(expr: sp.Expr, x: sp.Symbol, what: str) -> None:
+    """Refuse an expression that is not real and finite (with a finite derivative) for every real x.
+
+    The rules are structural and conservative: sympy must be able to show, from x being real, that
+    the base of a negative power is never 0, that the base of a non-integer power or a power with x
+    in the exponent is always positive, and that the argument of log is always positive.  tan of an
+    expression in x is refused (it has poles).  Anything it cannot show is refused with the reason.
+    """
+    depends: dict[sp.Basic, bool] = {}
+
+    def visit(e: sp.Basic) -> bool:
+        if e in depends:
+            return depends[e]
+        dep = e == x
+        for a in e.args:
+            dep = visit(a) or dep
+        depends[e] = dep
+        if dep:
+            _check_node(e, x, depends, what)
+        return dep
+
+    visit(expr)
+
+
+def _check_node(e: sp.Basic, x: sp.Symbol, depends: dict, what: str) -> None:
+    if isinstance(e, sp.Pow):
+        base, exp = e.args
+        if depends.get(exp):
+            if base.is_positive is not True:
+                raise ExpressionError(
+                    f"{what}: {_short(e)} has x in its exponent, so its base {_short(base)} must be positive "
+                    "for every real x, and gradlab cannot show that it is"
+                )
+        elif exp.is_Integer and exp > 0:
+            return
+        elif exp.is_Integer:
+            if base.is_zero is not False:
+                raise ExpressionError(
+                    f"{what}: {_short(e)} is infinite where {_short(base)} = 0 (a pole), and gradlab cannot show "
+                    "that this never happens for real x; activations must be finite on the whole real line"
+                )
+        elif base.is_positive is not True:
+            raise ExpressionError(
+                f"{what}: {_short(e)} is a non-integer power of {_short(base)}, which is complex, or has an infinite "
+                "derivative, where the base is <= 0; gradlab cannot show that the base is positive for every real x"
+            )
+    elif isinstance(e, sp.log):
+        if e.args[0].is_positive is not True:
+            raise ExpressionError(
+                f"{what}: {_short(e)} needs a positive argument for every real x, and gradlab cannot show that "
+                f"{_short(e.args[0])} is positive"
+            )
+    elif isinstance(e, sp.tan):
+        raise ExpressionError(f"{what}: {_short(e)} is infinite where cos({_short(e.args[0])}) = 0 (poles)")
+
+
+# --- size estimates ---------------------------------------------------------------------------
+def tree_size(expr: sp.Basic, limit: int | None = None) -> int:
+    """Nodes in the sympy tree of ``expr`` (counting stops just above ``limit``)."""
+    n = 0
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        n += 1
+        if limit is not None and n > limit:
+            return n
+        stack.extend(e.args)
+    return n
+
+
+_CASES_OF = {sp.Abs: 2, sp.sign: 3, sp.Heaviside: 3}
+
+
+def piecewise_cases(expr: sp.Basic) -> int:
+    """An upper bound on the number of cases of ``expr``'s flat piecewise form.
+
+    Folding multiplies cases: a sum or product of pieces with m and n cases has up to m n.  abs
+    has 2, sign and heaviside 3, max and min of k arguments k, a Piecewise the sum over its pieces.
+    """
+    memo: dict[sp.Basic, int] = {}
+
+    def cases(e: sp.Basic) -> int:
+        if not e.args:
+            return 1
+        if e in memo:
+            return memo[e]
+        if isinstance(e, sp.Piecewise):
+            n = sum(cases(piece) * cases(cond) for piece, cond in e.args)
+        else:
+            n = _CASES_OF.get(type(e), len(e.args) if isinstance(e, (sp.Max, sp.Min)) else 1)
+            for a in e.args:
+                n *= cases(a)
+        memo[e] = n
+        return n
+
+    return cases(expr)
+
+
+def check_cases(expr: sp.Basic, what: str) -> None:
+    """Refuse an expression whose piecewise form would have more than MAX_CASES cases."""
+    n = piecewise_cases(expr)
+    if n > MAX_CASES:
+        raise ExpressionError(
+            f"{what}: its piecewise form would have up to {n} cases (each abs, max, min, sign or where "
+            f"multiplies them); at most {MAX_CASES} are analysed"
+        )
+
+
+def derivative_size(expr: sp.Basic, x: sp.Symbol) -> int:
+    """An estimate of the node count of d expr / dx, from one pass over ``expr``.
+
+    Follows the rules sympy differentiates by: a sum differentiates term by term, a product of n
+    factors gives n products (each copying the other factors), a power or function of u gives
+    a few nodes around a copy of u times u'.  Conditions are copied as they are.
+    """
+    size: dict[sp.Basic, int] = {}
+    dsize: dict[sp.Basic, int] = {}
+
+    def walk(e: sp.Basic) -> None:
+        if e in size:
+            return
+        for a in e.args:
+            walk(a)
+        size[e] = 1 + sum(size[a] for a in e.args)
+        if e == x:
+            dsize[e] = 1
+        elif not any(dsize[a] for a in e.args) or isinstance(e, (Relational, Boolean)):
+            dsize[e] = 0
+        elif isinstance(e, sp.Add):
+            dsize[e] = 1 + sum(dsize[a] for a in e.args)
+        elif isinstance(e, sp.Mul):
+            total = sum(size[a] for a in e.args)
+            dependent = [a for a in e.args if dsize[a]]
+            dsize[e] = 1 + sum(2 + total - size[a] + dsize[a] for a in dependent)
+        elif isinstance(e, sp.Piecewise):
+            dsize[e] = 1 + sum(2 + dsize[piece] + size[cond] for piece, cond in e.args)
+        elif isinstance(e, sp.Pow) and not dsize[e.args[1]]:
+            base, exp = e.args
+            dsize[e] = 5 + 2 * size[exp] + size[base] + dsize[base]
+        else:  # a function of its arguments, or a power with x in the exponent
+            dsize[e] = 8 + 2 * size[e] + sum(dsize[a] + size[a] for a in e.args if dsize[a])
+
+    walk(expr)
+    return max(dsize[expr], 1)
+
+
+def derivative(expr: sp.Expr, x: sp.Symbol, what: str) -> sp.Expr:
+    """d expr / dx as a flat piecewise form, refused beforehand when it would be too large.
+
+    ``what`` names the derivative in messages ("f'(x) of relu").
+    """
+    what = _short(what, 100)
+    estimate = derivative_size(expr, x)
+    if estimate > MAX_TREE:
+        raise ExpressionError(
+            f"{what} would have about {estimate} nodes; at most {MAX_TREE} are analysed and compiled "
+            "(long products and deep nesting make derivatives grow fast)"
+        )
+    result = sp.piecewise_fold(sp.diff(expr, x))
+    n = tree_size(result, MAX_TREE)
+    if n > MAX_TREE:
+        raise ExpressionError(f"{what} has more than {MAX_TREE} nodes; at most {MAX_TREE} are analysed and compiled")
+    check_constants(result, what)
+    return result
