@@ -166,7 +166,6 @@ def gradient_error(
                 raise  # 'auto' samples instead: the message said why the lattice sum was out of reach
     n = DEFAULT_SAMPLES if samples is None else int(samples)
     check_samples(f"samples={n} at {xs.size} inputs", float(n) * xs.size)
-    check_memory(f"samples={n} (one block of samples per input)", 8.0 * n)
     return _frame(acts, xs, mc_moments(acts, ch, xs, n, seed), n, "mc")
 
 

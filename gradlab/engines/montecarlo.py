@@ -8,8 +8,9 @@ Two paths:
 - lattice: the chain ends with a quantizer, so x~ only takes lattice values k/precision; the
   chain's compiled kernel counts hits per level and the errors of every activation follow from the
   counts and a table of f' at the levels (no per-activation compilation, no sample storage).
-- general: blocks of samples are drawn by the chain kernel and f' is evaluated on them by the
-  activation's compiled array kernel.
+- general: one compiled pass per input draws each sample, evaluates every activation's f' on it and
+  accumulates the sums (a kernel generated for the chain and the activations, compiled once and
+  cached); no sample is stored.
 """
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from gradlab.perturbations.chain import Chain, seed_of
 __all__ = ["mc_moments"]
 
 MAX_LEVELS = 1 << 22
-BLOCK_VALUES = 1 << 22
 #: The statistics returned, in the order _moments_from_diffs gives them, then the count of
 #: samples whose x~ is not a finite number (a flipped float exponent bit): they are left out of
 #: the means, which average the finite ones.
@@ -89,7 +89,7 @@ def _lattice_chunk(chain: Chain, quant, xs: np.ndarray, start: int):
                 if k1 - k0 < MAX_LEVELS:
                     window = (k0, k1)
         if window is None:
-            return min(stop, start + max(1, BLOCK_VALUES // 64)), None
+            return xs.size, None
         cells = (stop - start) * (window[1] - window[0] + 1)
         if cells * 8 <= CHUNK_BYTES or stop - start == 1:
             return stop, window
@@ -123,24 +123,13 @@ def _from_counts(acts, dfx, counts, levels, samples):
 
 
 def _general(acts, dfx, xs, chain, key, stream0, samples):
-    sums = np.zeros((3, len(acts), xs.size))
-    finite_n = np.zeros(xs.size)
-    rows = max(1, BLOCK_VALUES // samples)
-    block = np.empty((min(rows, xs.size), samples))
-    for start in range(0, xs.size, rows):
-        stop = min(start + rows, xs.size)
-        out = block[: stop - start]
-        chain.perturb_into(xs[start:stop], key, stream0 + start, out)
-        finite = np.isfinite(out)
-        finite_n[start:stop] = finite.sum(1)
-        all_finite = bool(finite.all())
-        for ia, a in enumerate(acts):
-            d = a.df(out) - dfx[ia, start:stop, None]
-            if not all_finite:
-                d = np.where(finite, d, 0.0)
-            sums[0, ia, start:stop] = d.sum(1)
-            sums[1, ia, start:stop] = (d * d).sum(1)
-            sums[2, ia, start:stop] = np.abs(d).sum(1)
-    stats = dict(zip(STATS, _moments_from_diffs(sums[0], sums[1], sums[2], finite_n)))
-    stats["nonfinite"] = np.broadcast_to(samples - finite_n, stats["bias"].shape).astype(np.float64)
+    """One compiled pass per input: draw x~, evaluate every f', accumulate the sums (no samples stored)."""
+    from gradlab.kernels.codegen import fused_module
+
+    kernels = fused_module(chain.kernels, len(chain), [a.kernels for a in acts])
+    sums = np.zeros((len(acts), 3, xs.size))
+    nonfinite = np.zeros(xs.size, np.int64)
+    kernels.moment_sums(xs, chain.params(), key, stream0, samples, np.ascontiguousarray(dfx), sums, nonfinite)
+    stats = dict(zip(STATS, _moments_from_diffs(sums[:, 0], sums[:, 1], sums[:, 2], samples - nonfinite)))
+    stats["nonfinite"] = np.broadcast_to(nonfinite, stats["bias"].shape).astype(np.float64)
     return stats

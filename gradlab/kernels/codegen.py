@@ -22,7 +22,15 @@ from types import ModuleType
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-__all__ = ["cache_dir", "chain_module", "chain_source", "kernel_module", "kernel_source"]
+__all__ = [
+    "cache_dir",
+    "chain_module",
+    "chain_source",
+    "fused_module",
+    "fused_source",
+    "kernel_module",
+    "kernel_source",
+]
 
 _LOCK = threading.Lock()
 _KERNEL_SOURCES = ("kernels/jit.py", "kernels/random.py", "perturbations/kernel.py")
@@ -196,16 +204,23 @@ def lattice_counts(xs, p, seed, stream0, samples, k0, counts):
 '''
 
 
+def _stage_params(n_stages: int) -> tuple[str, str]:
+    """(unpack, args): lines binding p{i}_{k} = p[i, k] inside a loop body, and ', p0_0, ...' for calls.
+
+    Parameters travel as scalars: passing the array into the per-sample call would cost two
+    atomic reference-count updates per sample, more than the arithmetic.
+    """
+    names = [f"p{i}_{k}" for i in range(n_stages) for k in range(3)]
+    unpack = "\n".join(f"        {n} = p[{n[1:].split('_')[0]}, {n[-1]}]" for n in names)
+    return unpack, "".join(f", {n}" for n in names)
+
+
 def chain_source(kernel_names: list[str]) -> str:
     """Source of the chain module applying the named stage kernels in order."""
-    # Parameters travel as scalars: passing the array into the per-sample call would cost two
-    # atomic reference-count updates per sample, more than the arithmetic.
-    names = [f"p{i}_{k}" for i in range(len(kernel_names)) for k in range(3)]
     body = "\n".join(
         f"    state, v = {name}(state, v, p{i}_0, p{i}_1, p{i}_2)" for i, name in enumerate(kernel_names)
     ) or "    pass"
-    unpack = "\n".join(f"        {n} = p[{n[1:].split('_')[0]}, {n[-1]}]" for n in names)
-    args = "".join(f", {n}" for n in names)
+    unpack, args = _stage_params(len(kernel_names))
     lattice = ""
     imports = set(kernel_names)
     if kernel_names and kernel_names[-1] == "quantize":
@@ -224,6 +239,63 @@ def chain_source(kernel_names: list[str]) -> str:
         unpack=unpack,
         lattice=lattice,
     )
+
+
+_FUSED_TEMPLATE = '''"""Fused Monte Carlo sums of chain {chain} and {n} activation(s); generated; do not edit."""
+import math
+
+from gradlab.kernels.jit import array_kernel, prange
+from gradlab.kernels.random import stream_state
+from {chain} import perturb1
+{act_imports}
+
+
+@array_kernel
+def moment_sums(xs, p, seed, stream0, samples, dfx, sums, nonfinite):
+    """sums[a, :, j] = (sum d, sum d^2, sum |d|) over the finite samples at xs[j], d = f_a'(x~) - dfx[a, j].
+
+    Sample s at xs[j] is draw s of stream stream0 + j, exactly as perturb_many draws it.
+    nonfinite[j] counts the samples whose x~ is not a finite number (left out of the sums).
+    """
+    for j in prange(xs.size):
+        state = stream_state(seed, stream0 + j)
+{unpack}
+        x = xs[j]
+{init}
+        bad = 0
+        for s in range(samples):
+            state, v = perturb1(state, x{args})
+            if not math.isfinite(v):
+                bad += 1
+                continue
+{accumulate}
+{store}
+        nonfinite[j] = bad
+'''
+
+
+def fused_source(chain: ModuleType, n_stages: int, activations: list[ModuleType]) -> str:
+    """Source of one pass over samples: draw x~, evaluate every activation's f', accumulate the sums."""
+    unpack, args = _stage_params(n_stages)
+    ids = range(len(activations))
+    return _FUSED_TEMPLATE.format(
+        chain=chain.__name__,
+        n=len(activations),
+        act_imports="\n".join(f"from {m.__name__} import df1 as df1_{a}" for a, m in zip(ids, activations)),
+        unpack=unpack,
+        args=args,
+        init="\n".join(f"        c{a} = dfx[{a}, j]\n        t{a}_0 = 0.0\n        t{a}_1 = 0.0\n        t{a}_2 = 0.0"
+                       for a in ids),
+        accumulate="\n".join(f"            d = df1_{a}(v) - c{a}\n            t{a}_0 += d\n"
+                             f"            t{a}_1 += d * d\n            t{a}_2 += abs(d)" for a in ids),
+        store="\n".join(f"        sums[{a}, 0, j] = t{a}_0\n        sums[{a}, 1, j] = t{a}_1\n"
+                        f"        sums[{a}, 2, j] = t{a}_2" for a in ids),
+    )
+
+
+def fused_module(chain: ModuleType, n_stages: int, activations: list[ModuleType]) -> ModuleType:
+    """The compiled fused module for a chain module and activation kernel modules (all already loaded)."""
+    return _load(fused_source(chain, n_stages, activations))
 
 
 def chain_module(kernel_names: list[str]) -> ModuleType:
