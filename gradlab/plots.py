@@ -200,7 +200,7 @@ def plot_product_maps(
     cmap = matplotlib.colormaps["viridis"].with_extremes(under=ZERO_COLOR)
     every_view_zoomed = all(z for _, z in views)
     with style():
-        fig, axes = plt.subplots(nrow, ncol, figsize=(2.7 * ncol + 1.0, 2.6 * nrow + 0.5),
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.0 * ncol + 1.1, 3.0 * nrow + 0.5),
                                  constrained_layout=True, squeeze=False)
         image = None
         for ax, (label, z) in zip(axes.flat, views):
@@ -278,7 +278,8 @@ def plot_gradient_error(exact: pd.DataFrame, mc: pd.DataFrame, title: str, floor
         fig, ax = plt.subplots(figsize=(7.0, 3.4), constrained_layout=True)
         for k, (label, part) in enumerate(exact.groupby("activation", sort=False)):
             st = styles[label]
-            ax.plot(part["x"], part["mean_abs_error"], color=st["color"], ls=st["ls"], lw=1.3, zorder=2 + k)
+            ax.plot(part["x"], part["mean_abs_error"], color=st["color"], ls=st["ls"], lw=1.3, zorder=2 + k,
+                    label=f"{label} (exact)")
         samples = None
         for k, (label, part) in enumerate(mc.groupby("activation", sort=False)):
             st = styles[label]
@@ -288,7 +289,7 @@ def plot_gradient_error(exact: pd.DataFrame, mc: pd.DataFrame, title: str, floor
             hi = np.maximum(mean + half, floor)
             ax.fill_between(part["x"], lo, hi, where=hi > floor, color=st["color"], alpha=0.2, lw=0, zorder=1)
             ax.plot(part["x"], mean, ls="none", marker=st["marker"], ms=3, mew=0.8, mfc="white",
-                    color=st["color"], zorder=10 + k)
+                    color=st["color"], zorder=10 + k, label=f"{label} (Monte Carlo)")
             samples = int(part["samples"].iloc[0])
         ax.set_yscale("log")
         # Far from 0 the exact error underflows towards 1e-300; the interesting range is above.
