@@ -190,6 +190,18 @@ def _cmd_figures(args: argparse.Namespace) -> None:
     write_figures(names, _output_dir(args), fmt=args.format, fast=args.fast, data=args.data, required=bool(args.only))
 
 
+def _cmd_cache(args: argparse.Namespace) -> None:
+    from gradlab.kernels.cache import cache_info, clear_cache
+
+    if args.action == "clear":
+        removed = clear_cache()
+        print(f"removed {removed} from {removed.path}")
+        return
+    info = cache_info()
+    print(f"kernel cache: {info.path}  ($GRADLAB_CACHE_DIR/kernels, default ~/.cache/gradlab/kernels)")
+    print(f"  {info}")
+
+
 KINK_HELP = (
     "value of f' exactly at a kink: autograd (PyTorch, default), left, right, midpoint, or paper "
     "(the convention of the paper's code for the family)"
@@ -264,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also draw the paper's own renderings (one noise realization, its colour limits) beside gradlab's",
     )
     p.set_defaults(run=_cmd_figures)
+
+    p = command("cache", "the compiled-kernel cache: where it is and what it holds, or empty it")
+    p.add_argument("action", nargs="?", default="info", choices=["info", "clear"],
+                   help="info: location, entries, files and size; clear: remove every generated kernel (rebuilt "
+                   "on next use)")
+    p.set_defaults(run=_cmd_cache)
     return parser
 
 

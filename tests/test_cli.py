@@ -144,3 +144,26 @@ def test_analysis_scripts_answer_help_and_take_the_figure_options(tmp_path):
     assert sorted(p.stem for p in (root / "analyses").glob("*.py")) == sorted(
         [*__import__("gradlab.figures", fromlist=["FIGURES"]).FIGURES, "product_maps_paper"]
     )
+
+
+def test_cache_info_and_clear(tmp_path):
+    import os
+
+    kernels = tmp_path / "kernels"
+    (kernels / "__pycache__").mkdir(parents=True)
+    for name in ["gradlab_kernel_a.py", "gradlab_kernel_b.py", "__pycache__/gradlab_kernel_a.f1-8.py311.nbi",
+                 "notes.txt"]:
+        (kernels / name).write_bytes(b"x" * 100)
+    env = {**os.environ, "GRADLAB_CACHE_DIR": str(tmp_path)}
+
+    def cache(*args):
+        out = subprocess.run([sys.executable, "-m", "gradlab.cli", "cache", *args], capture_output=True, text=True,
+                             env=env)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    assert cache() == cache("info")
+    assert str(kernels) in cache("info") and "2 entries, 3 files, 300 bytes" in cache("info")
+    assert cache("clear") == f"removed 2 entries, 3 files, 300 bytes from {kernels}\n"
+    assert "0 entries, 0 files" in cache("info")
+    assert (kernels / "notes.txt").exists()  # not gradlab's: left alone

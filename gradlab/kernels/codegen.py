@@ -5,22 +5,24 @@ module into the kernel cache directory (``$GRADLAB_CACHE_DIR``, default ``~/.cac
 named by the hash of its source, and imported from there.  The module holds scalar cores
 ``f1(x)``, ``df1(x)``, ``d2f1(x)`` (callable inside other kernels) and array loops ``f``, ``df``,
 ``d2f`` filling an output array in parallel.  Compilation happens on first use and is cached on
-disk, so a warm process pays nothing and a new process only loads machine code.
+disk, so a warm process pays nothing and a new process only loads machine code.  A damaged cache
+entry is detected before use, discarded and rebuilt (:mod:`gradlab.kernels.cache`).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import importlib.util
-import os
+import math
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from types import ModuleType
 
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
+
+from gradlab.kernels.cache import cache_dir, heal, write_source
 
 __all__ = [
     "cache_dir",
@@ -83,18 +85,18 @@ class _Printer(PythonCodePrinter):
 
     def _print_Rational(self, expr: sp.Rational) -> str:
         # A float literal keeps integer arithmetic out of the kernels.
-        return repr(float(expr))
+        return _float_literal(expr)
 
     def _print_Integer(self, expr: sp.Integer) -> str:
-        return repr(float(expr))
+        return _float_literal(expr)
 
 
-def cache_dir() -> Path:
-    """The directory holding generated kernel modules (created on demand)."""
-    root = Path(os.environ.get("GRADLAB_CACHE_DIR", Path.home() / ".cache" / "gradlab"))
-    path = root / "kernels"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _float_literal(value: sp.Rational) -> str:
+    """``value`` as a float literal; a value beyond float64's range would print as the name 'inf'."""
+    f = float(value)
+    if not math.isfinite(f):
+        raise ValueError(f"the constant {sp.Float(value, 3)!s} is beyond float64's range; it cannot go into a kernel")
+    return repr(f)
 
 
 _LOOP = """@{decorator}
@@ -310,24 +312,27 @@ def _load(source: str) -> ModuleType:
         if digest in _MODULES:
             return _MODULES[digest]
         path = cache_dir() / f"gradlab_kernel_{digest}.py"
-        if not path.exists() or path.read_text() != source:
-            _write_atomically(path, source)
+        write_source(path, source)  # rewritten, with a warning, if damaged
+        _heal_package()
+        heal(path.parent, path.stem)  # Numba's files for it: discarded, with a warning, if damaged
         name = f"gradlab._generated.k{digest}"
         spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        try:
+            # Compiled from the text, not imported: Python would read (and could trip on) a .pyc.
+            exec(compile(source, str(path), "exec"), module.__dict__)
+        except BaseException:
+            del sys.modules[name]
+            raise
         _MODULES[digest] = module
         return module
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+@functools.lru_cache(maxsize=1)
+def _heal_package() -> None:
+    """Check Numba's cache of the hand-written kernels that generated modules call, once a process."""
+    root = Path(__file__).resolve().parent.parent
+    for rel in _KERNEL_SOURCES:
+        heal((root / rel).parent, (root / rel).stem)
