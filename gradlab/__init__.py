@@ -46,6 +46,7 @@ _EXPORTS = {
     "product_error_stats": "gradlab.queries",
     "step_discontinuity": "gradlab.queries",
     "train_noisy": "gradlab.queries",
+    "sweep": "gradlab.sweeps",
 }
 
 __all__ = sorted(_EXPORTS)

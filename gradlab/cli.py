@@ -110,6 +110,17 @@ def _cmd_error(args: argparse.Namespace) -> None:
         print(df[cols].to_string(index=False))
 
 
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    from gradlab._io import check_table_path, save_table
+
+    check_table_path(args.out)  # before the sweep, not after
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    df = gl.sweep(args.spec, client=args.scheduler or args.workers, cache=not args.no_cache)
+    path = save_table(df, args.out)
+    print(f"wrote {len(df)} rows to {path}")
+
+
 def _figure_names(args: argparse.Namespace) -> list[str]:
     from gradlab._validate import suggest
     from gradlab.figures import FIGURES, PAPER_FIGURES
@@ -264,6 +275,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="Monte Carlo seed, an integer >= 0; same seed, same numbers")
     p.add_argument("--out", metavar="FILE", help="write the table to FILE.csv or FILE.parquet instead of printing")
     p.set_defaults(run=_cmd_error)
+
+    p = command("sweep", "run one query over a grid of parameters (a TOML spec); resumable, locally or on Dask")
+    p.add_argument("spec", help="the sweep spec, a TOML file (see the README's Sweeps section)")
+    p.add_argument("--out", metavar="FILE", required=True, help="write the table to FILE.csv or FILE.parquet")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="run on a local Dask cluster of N worker processes (needs the sweep extra)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on an existing Dask cluster, e.g. tcp://host:8786 (needs the sweep extra)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="keep no finished points (default: kept in $GRADLAB_CACHE_DIR/sweeps, so a rerun resumes)")
+    p.set_defaults(run=_cmd_sweep)
 
     names = [*FIGURES, *PAPER_FIGURES]
     p = command("figures", "regenerate the figure set")

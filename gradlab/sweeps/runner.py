@@ -1,0 +1,286 @@
+"""Running a sweep: grid points in order on this machine, or in batches on Dask; every finished point cached.
+
+Why a result does not depend on where or when it ran: the point with index tuple p (one index per
+axis) runs its query with the seed (spec seed, *p); depth_error and train_noisy take an integer
+seed, and get the 63-bit hash of that tuple (from :func:`gradlab.perturbations.chain.seed_of`).  No
+random number depends on a worker, a batch or the order of completion, and the table is assembled
+from the points in index order.
+
+Why a sweep survives interruption: each finished point is written atomically, as it completes, to
+``<cache>/<spec hash>/<point hash>.pkl``; a rerun loads those and computes the rest.  The spec hash
+covers the normalized spec and the gradlab version, so a changed spec never meets stale points.
+Points are pickled DataFrames: they come back exactly (float bits, dtypes, column order), which CSV
+does not promise and Parquet would need pyarrow for; they are gradlab's own files in the user's cache.
+
+Two paths: without a client, points run one after another in this process (the Numba kernels of
+each query already use every core); with a Dask client, points go out in batches (about four per
+worker thread), so a sweep of many small points is not dominated by scheduling.  Workers compile
+nothing twice: kernels live in the on-disk cache ``$GRADLAB_CACHE_DIR``, which local workers inherit.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gradlab._io import write_atomically
+from gradlab.sweeps.spec import QUERIES, Spec, load_spec, make_chain, parse_activation
+
+__all__ = ["cache_root", "run_point", "sweep"]
+
+#: Batches per Dask worker thread: enough to balance uneven points, few enough to keep overhead small.
+BATCHES_PER_THREAD = 4
+
+
+def cache_root() -> Path:
+    """Where sweeps keep their finished points: ``$GRADLAB_CACHE_DIR/sweeps`` (default ~/.cache/gradlab)."""
+    return Path(os.environ.get("GRADLAB_CACHE_DIR", Path.home() / ".cache" / "gradlab")) / "sweeps"
+
+
+@functools.lru_cache(maxsize=64)
+def _activation(text: str):
+    return parse_activation(text)
+
+
+def _cell(value):
+    """An axis value as a table cell: a clamp pair reads (lo, hi), no clamp reads none."""
+    if value is False:
+        return "none"
+    if isinstance(value, list):
+        return f"({value[0]:g}, {value[1]:g})"
+    return value
+
+
+def run_point(spec: Spec, index: tuple[int, ...]) -> pd.DataFrame:
+    """The query's table at one grid point, with the point's axis values as its first columns.
+
+    A query column that repeats an axis (the ``samples`` of gradient_error, the ``width`` of
+    depth_error) is dropped: the axis column holds the same value.
+    """
+    import gradlab as gl
+    from gradlab.perturbations.chain import seed_of
+
+    q = QUERIES[spec.query]
+    point = spec.point(index)
+    chain = make_chain(spec, {a.name: point[a.name] for a in spec.axes if a.where == "chain"})
+    kwargs = {**spec.fixed, **{a.name: point[a.name] for a in spec.axes if a.where == "query"}}
+    positional = [kwargs.pop(k) for k in q.required]
+    seed = (spec.seed, *index)
+    # depth_error and train_noisy take an integer: the tuple's 64-bit hash, less one bit to fit an int64 column.
+    kwargs["seed"] = int(seed_of(seed)) >> 1 if q.int_seed else seed
+    acts = [_activation(text) for text in spec.activations]
+    query = getattr(gl, spec.query)
+    if q.one_activation:
+        frame = pd.concat([query(a, chain, *positional, **kwargs) for a in acts], ignore_index=True)
+    else:
+        frame = query(acts, chain, *positional, **kwargs)
+    frame = frame.drop(columns=[c for c in point if c in frame.columns])
+    for pos, (name, value) in enumerate(point.items()):
+        frame.insert(pos, name, _cell(value))
+    return frame
+
+
+class _Store:
+    """The finished points of one sweep, one pickle each (no directory: nothing is kept)."""
+
+    def __init__(self, spec: Spec, directory: Path | None):
+        self.spec, self.directory = spec, directory
+
+    def path(self, index: tuple[int, ...]) -> Path:
+        key = json.dumps([self.spec.hash, list(index), list(self.spec.point(index).values())])
+        return self.directory / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.pkl"
+
+    def load(self, index: tuple[int, ...]) -> pd.DataFrame | None:
+        if self.directory is None:
+            return None
+        try:
+            return pd.read_pickle(self.path(index))
+        except FileNotFoundError:
+            return None
+        except Exception:  # unreadable (written by another pandas?): compute the point again
+            return None
+
+    def save(self, index: tuple[int, ...], frame: pd.DataFrame) -> None:
+        if self.directory is not None and not self.path(index).exists():
+            write_atomically(self.path(index), frame.to_pickle)
+
+    def describe(self) -> None:
+        """spec.json beside the points, for a person browsing the cache."""
+        if self.directory is not None and not (self.directory / "spec.json").exists():
+            text = json.dumps(self.spec.normalized, indent=1)
+            write_atomically(self.directory / "spec.json", lambda tmp: Path(tmp).write_text(text))
+
+
+class _Progress:
+    """Points done / total and the time left, on stderr; or a callable ``progress(done, total)``."""
+
+    def __init__(self, total: int, done: int, report: bool | Callable[[int, int], object]):
+        self.total, self.done, self.report = total, done, report
+        self.computed, self.start = 0, time.perf_counter()
+        self._show()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.computed += n
+        self._show()
+
+    def _show(self) -> None:
+        if callable(self.report):
+            self.report(self.done, self.total)
+            return
+        if not self.report:
+            return
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.computed * (self.total - self.done) if self.computed else float("nan")
+        eta = f", about {_duration(left)} left" if self.computed and self.done < self.total else ""
+        bar = "#" * (20 * self.done // self.total) + "." * (20 - 20 * self.done // self.total)
+        print(f"\r[{bar}] {self.done}/{self.total} points, {_duration(elapsed)}{eta}   ", end="",
+              file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.report is True:
+            print(file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _run_batch(spec: Spec, indices: Sequence[tuple[int, ...]], directory: str | None, threads: int | None):
+    """A Dask task: compute (or load) each point, store it as it completes, return [(index, frame)]."""
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    store = _Store(spec, None if directory is None else Path(directory))
+    out = []
+    for index in indices:
+        frame = store.load(index)
+        if frame is None:
+            frame = run_point(spec, index)
+            try:
+                store.save(index, frame)
+            except OSError:
+                pass  # a remote worker without the client's file system: the client stores it
+        out.append((index, frame))
+    return out
+
+
+def _on_dask(client, spec: Spec, todo: list, store: _Store, bar: _Progress, batch: int | None) -> dict:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ImportError("running a sweep on Dask needs the sweep extra: pip install -e '.[sweep]'") from None
+    owned, threads = [], None
+    if isinstance(client, int):
+        cluster = LocalCluster(n_workers=client, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+        owned = [client, cluster]
+        threads = max(1, (os.cpu_count() or 1) // len(cluster.workers))  # Numba threads per worker: no oversubscription
+    elif isinstance(client, str):
+        client = Client(client)
+        owned = [client]
+    futures = []
+    try:
+        slots = max(1, sum(client.nthreads().values()))
+        size = batch or max(1, math.ceil(len(todo) / (BATCHES_PER_THREAD * slots)))
+        directory = None if store.directory is None else str(store.directory)
+        for start in range(0, len(todo), size):
+            futures.append(client.submit(_run_batch, spec, todo[start : start + size], directory, threads, pure=False))
+        frames = {}
+        for future in as_completed(futures):
+            done = future.result()
+            for index, frame in done:
+                store.save(index, frame)
+                frames[index] = frame
+            bar.update(len(done))
+        return frames
+    finally:
+        if not owned and futures:
+            client.cancel(futures)  # interrupted: the user's cluster stops working for us
+        for item in owned:
+            item.close()
+
+
+def sweep(
+    spec,
+    client=None,
+    *,
+    cache: bool | str | os.PathLike = True,
+    progress: bool | Callable[[int, int], object] = True,
+    batch: int | None = None,
+) -> pd.DataFrame:
+    """Run one query over a grid of parameters; one tidy table back.
+
+    Parameters
+    ----------
+    spec : a dict or the path of a TOML file: ``query`` (gradient_error, error_near_zero,
+        product_error_stats, depth_error or train_noisy), ``activations``, ``seed``, the query's
+        keyword arguments and a ``[chain]`` table (``kind = "analog"`` and the arguments of
+        :func:`gradlab.analog`).  A list where the query takes one value is an axis; axes are
+        crossed.  Checked whole before any work: a bad key, type or value is a ValueError naming it.
+    client : None (run here, point after point), a ``dask.distributed.Client``, a number of local
+        Dask worker processes (a LocalCluster started and closed here), or a scheduler address
+        (``"tcp://host:8786"``).  Dask needs the ``sweep`` extra.
+    cache : True (``$GRADLAB_CACHE_DIR/sweeps``), a directory, or False (keep nothing).  Finished
+        points are stored as they complete; a rerun of the same spec skips them.
+    progress : True (points done / total and the time left, on stderr), False, or a callable
+        ``progress(done, total)``, called once at the start and after each point (each batch on Dask).
+    batch : points per Dask task (default: about four tasks per worker thread).
+
+    Returns
+    -------
+    DataFrame: the axis columns (chain axes, then query axes, in signature order), then the
+    query's own columns; the points in index order (the last axis fastest), each point's rows as
+    its query gives them (one per activation and x for gradient_error).  The same bytes whether
+    run here, on Dask or resumed: point p uses seed (seed, *p).
+    """
+    s = load_spec(spec)
+    if client is not None and not (isinstance(client, str) or hasattr(client, "submit")):
+        if isinstance(client, bool) or not isinstance(client, int) or client < 1:
+            raise ValueError(f"client must be None, a dask Client, a number of workers >= 1 or an address, "
+                             f"got {client!r}")
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise ValueError(f"batch must be an integer >= 1 (points per Dask task), got {batch!r}")
+    if cache is False:
+        directory = None
+    elif cache is True:
+        directory = cache_root() / s.hash
+    elif isinstance(cache, (str, os.PathLike)):
+        directory = Path(cache) / s.hash
+    else:
+        raise ValueError(f"cache must be True, False or a directory, got {cache!r}")
+    store = _Store(s, directory)
+    store.describe()
+    indices = list(np.ndindex(*s.shape))
+    frames = {}
+    for index in indices:
+        frame = store.load(index)
+        if frame is not None:
+            frames[index] = frame
+    todo = [index for index in indices if index not in frames]
+    bar = _Progress(len(indices), len(frames), progress)
+    try:
+        if client is None or not todo:
+            for index in todo:
+                frames[index] = run_point(s, index)
+                store.save(index, frames[index])
+                bar.update(1)
+        else:
+            frames.update(_on_dask(client, s, todo, store, bar, batch))
+    finally:
+        bar.close()
+    return pd.concat([frames[index] for index in indices], ignore_index=True)

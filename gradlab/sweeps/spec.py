@@ -1,0 +1,334 @@
+"""Sweep specs: read (TOML or dict), check every key and type before any work, normalize, hash.
+
+A spec names a query, its activations, a seed, the query's keyword arguments and a ``[chain]``
+table.  A list given where the query takes one value is an axis; axes are crossed.  Arguments the
+query itself takes as a sequence (``x``, ``inputs``, ``weights``, the ``width`` of error_near_zero,
+the ``depth`` of depth_error) are passed whole: a list or ``{start, stop, num}``.
+
+The normalized spec is a plain dict in a fixed key order (the query's signature order, not the
+order the user wrote), with numbers as the type the key takes (``precision = 16`` and ``16.0`` are
+one spec) and grids expanded: its hash names the sweep's cache, so any change that could change a
+number gives a new hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gradlab._validate import suggest
+
+__all__ = ["QUERIES", "Axis", "Spec", "load_spec", "parse_activation"]
+
+#: Types a key takes: a scalar kind (a list of them is an axis) or a whole-sequence kind.
+_SCALAR = {"int", "float", "str", "bool", "clamp"}
+_WHOLE = {"grid", "ints"}
+
+_DESCRIBE = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "clamp": "a pair [lo, hi] or false (no clamp)",
+    "grid": "a list of numbers or a table {start, stop, num}",
+    "ints": "an integer or a list of integers",
+}
+
+
+@dataclass(frozen=True)
+class _Query:
+    """A sweepable query: its keyword arguments (name -> type), which are required, how it takes seeds."""
+
+    args: dict[str, str]
+    required: tuple[str, ...] = ()
+    int_seed: bool = False  # the query takes an int seed (derived from the point's seed tuple)
+    one_activation: bool = False  # the query takes one activation: each is run in turn
+
+
+#: The queries a sweep can run, with their keyword arguments in signature order.
+QUERIES: dict[str, _Query] = {
+    "gradient_error": _Query({"x": "grid", "method": "str", "samples": "int"}, required=("x",)),
+    "error_near_zero": _Query({
+        "width": "grid", "reference": "str", "statistic": "str", "points": "int", "method": "str", "samples": "int",
+    }),
+    "product_error_stats": _Query(
+        {"inputs": "grid", "weights": "grid", "window": "float", "repeats": "int"}, required=("inputs", "weights"),
+    ),
+    "depth_error": _Query(
+        {"depth": "ints", "width": "int", "samples": "int", "batch": "int", "noisy_weights": "bool"}, int_seed=True,
+    ),
+    "train_noisy": _Query(
+        {"depth": "int", "hidden": "int", "epochs": "int", "batch": "int", "lr": "float"},
+        int_seed=True, one_activation=True,
+    ),
+}
+
+#: Chain kinds: kind -> its keyword arguments (those of :func:`gradlab.analog`).
+CHAINS: dict[str, dict[str, str]] = {
+    "analog": {"leakage": "float", "precision": "float", "noise": "str", "clamp": "clamp", "compat": "str"},
+}
+
+_TOP = ("query", "activations", "seed", "chain")
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept key: where it goes ('chain' or 'query') and its values, in the order given."""
+
+    name: str
+    where: str
+    values: tuple
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A checked, normalized sweep spec."""
+
+    query: str
+    activations: tuple[str, ...]
+    seed: int
+    fixed: dict  # query keyword arguments that are not swept
+    chain_kind: str
+    chain_fixed: dict
+    axes: tuple[Axis, ...]  # chain axes first, then query axes, each in signature order
+    normalized: dict
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(a.values) for a in self.axes)
+
+    @property
+    def points(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.axes else 1
+
+    @property
+    def hash(self) -> str:
+        """16 hex digits of SHA-256 over the normalized spec and the gradlab version."""
+        import gradlab
+
+        text = json.dumps([gradlab.__version__, self.normalized], separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def point(self, index: tuple[int, ...]) -> dict:
+        """The axis values at ``index``: {axis name: value}."""
+        return {a.name: a.values[i] for a, i in zip(self.axes, index)}
+
+
+def _refuse(message: str):
+    raise ValueError(f"sweep spec: {message}")
+
+
+def _check_keys(where: str, given, allowed) -> None:
+    for key in given:
+        if key not in allowed:
+            _refuse(f"unknown key {key!r}{where}{suggest(str(key), allowed)}; allowed: {', '.join(allowed)}")
+
+
+def _scalar(key: str, kind: str, value):
+    """``value`` as the scalar ``kind`` takes, or a refusal naming the key."""
+    ok = {
+        "int": isinstance(value, (int, np.integer)) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "clamp": value is False or (isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)),
+    }[kind]
+    if not ok:
+        _refuse(f"{key} must be {_DESCRIBE[kind]} (or a list of them: an axis), got {value!r}")
+    if kind == "float":
+        return float(value)
+    if kind == "int":
+        return int(value)
+    if kind == "clamp":
+        return False if value is False else [float(value[0]), float(value[1])]
+    return value
+
+
+def _is_axis(kind: str, value) -> bool:
+    if kind == "clamp":  # a pair of numbers is one clamp; a list of pairs (or false) is an axis
+        return isinstance(value, (list, tuple)) and any(v is False or isinstance(v, (list, tuple)) for v in value)
+    return isinstance(value, (list, tuple))
+
+
+def _grid(key: str, value) -> list[float]:
+    if isinstance(value, dict):
+        _check_keys(f" in {key}", value, ("start", "stop", "num"))
+        missing = [k for k in ("start", "stop", "num") if k not in value]
+        if missing:
+            _refuse(f"{key} needs start, stop and num; missing {', '.join(missing)}")
+        start, stop = _scalar(f"{key}.start", "float", value["start"]), _scalar(f"{key}.stop", "float", value["stop"])
+        num = _scalar(f"{key}.num", "int", value["num"])
+        if num < 1:
+            _refuse(f"{key}.num must be >= 1, got {num}")
+        return np.linspace(start, stop, num).tolist()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        _refuse(f"{key} must be {_DESCRIBE['grid']}, got {value!r}")
+    if not value:
+        _refuse(f"{key} is an empty list; give at least one number")
+    return [_scalar(key, "float", v) for v in value]
+
+
+def _ints(key: str, value) -> list[int]:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        _refuse(f"{key} is an empty list; give at least one integer")
+    return [_scalar(key, "int", v) for v in items]
+
+
+def _args(where: str, given: dict, types: dict[str, str]) -> tuple[dict, list[Axis]]:
+    """(fixed values, axes) of the keys in ``given``, in the order of ``types``."""
+    fixed, axes = {}, []
+    for key, kind in types.items():
+        if key not in given:
+            continue
+        value = given[key]
+        if kind == "grid":
+            fixed[key] = _grid(key, value)
+        elif kind == "ints":
+            fixed[key] = _ints(key, value)
+        elif _is_axis(kind, value):
+            if not value:
+                _refuse(f"{key} is an empty list; an axis needs at least one value")
+            axes.append(Axis(key, where, tuple(_scalar(key, kind, v) for v in value)))
+        else:
+            fixed[key] = _scalar(key, kind, value)
+    return fixed, axes
+
+
+_CALL = re.compile(r"^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.S)
+_ARG = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*(\S+?)\s*$")
+
+
+def parse_activation(text: str):
+    """An Activation from a name, an expression, or a built-in with parameters: ``relu_gelu(i=0.5)``.
+
+    ``kink=...`` is accepted among the parameters (``relu(kink=right)``).
+    """
+    import gradlab as gl
+    from gradlab.activations.builtins import BUILTINS
+
+    call = _CALL.match(text)
+    if call and call.group(1) in BUILTINS:
+        items = [_ARG.match(part) for part in call.group(2).split(",")] if call.group(2).strip() else []
+        if all(items):
+            params = {m.group(1): m.group(2).strip("'\"") for m in items}
+            kink = params.pop("kink", None)
+            try:
+                values = {k: float(v) for k, v in params.items()}
+            except ValueError:
+                raise ValueError(f"activation {text!r}: parameters must be numbers, e.g. relu_gelu(i=0.5)") from None
+            return gl.activation(call.group(1), kink=kink, **values)
+    return gl.activation(text)
+
+
+def _read(spec) -> dict:
+    if isinstance(spec, dict):
+        return spec
+    if not isinstance(spec, (str, os.PathLike)):
+        raise ValueError(f"spec must be a dict or the path of a TOML file, got {type(spec).__name__}")
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise ImportError("reading a TOML spec on Python 3.10 needs tomli (pip install tomli)") from None
+    path = Path(spec)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ValueError(f"sweep spec {str(spec)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"sweep spec {str(spec)!r} is not valid TOML: {exc}") from None
+
+
+def load_spec(spec) -> Spec:
+    """Read and check a spec (a dict or a TOML path): every key, type and axis, and the values the
+    activations and chains take, before any work.  Errors are ValueErrors naming the key."""
+    raw = _read(spec)
+    if "query" not in raw:
+        _refuse(f"the key 'query' is missing; it names one of {', '.join(map(repr, QUERIES))}")
+    name = raw["query"]
+    if name not in QUERIES:
+        hint = suggest(name, QUERIES) if isinstance(name, str) else ""
+        _refuse(f"query must be one of {', '.join(map(repr, QUERIES))}, got {name!r}{hint}")
+    q = QUERIES[name]
+    _check_keys(f" for query {name!r}", raw, [*_TOP, *q.args])
+    for key in ("activations", *q.required):
+        if key not in raw:
+            _refuse(f"the key {key!r} is missing; query {name!r} needs it")
+    acts = raw["activations"]
+    acts = [acts] if isinstance(acts, str) else acts
+    if not isinstance(acts, (list, tuple)) or not all(isinstance(a, str) for a in acts):
+        _refuse(f"activations must be a name or a list of names and expressions, got {acts!r}")
+    if not acts:
+        _refuse("activations is an empty list; give at least one activation")
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        _refuse(f"seed must be an integer >= 0, got {seed!r}")
+    fixed, query_axes = _args("query", raw, q.args)
+
+    chain = raw.get("chain", {})
+    if not isinstance(chain, dict):
+        _refuse(f"chain must be a table ([chain] with kind = 'analog' and its arguments), got {chain!r}")
+    kind = chain.get("kind", "analog")
+    if kind not in CHAINS:
+        _refuse(f"chain.kind must be one of {', '.join(map(repr, CHAINS))}, got {kind!r}")
+    _check_keys(" in [chain]", chain, ["kind", *CHAINS[kind]])
+    chain_fixed, chain_axes = _args("chain", chain, CHAINS[kind])
+
+    axes = (*chain_axes, *query_axes)
+    seen = [a.name for a in axes]
+    normalized = {
+        "query": name, "activations": [a.strip() for a in acts], "seed": seed, "args": fixed,
+        "chain": {"kind": kind, **chain_fixed}, "axes": [[a.name, a.where, list(a.values)] for a in axes],
+    }
+    out = Spec(name, tuple(normalized["activations"]), seed, fixed, kind, chain_fixed, axes, normalized)
+    if len(set(seen)) != len(seen):  # not possible with today's keys; a guard for new chain kinds
+        _refuse(f"an axis name appears twice: {seen}")
+    _check_values(out)
+    return out
+
+
+def _check_values(spec: Spec) -> None:
+    """Build every activation and every chain of the grid (cheap): a bad value fails here, not mid-sweep."""
+    from gradlab.queries import METHODS, STATISTICS
+
+    for text in spec.activations:
+        try:
+            parse_activation(text)
+        except (ValueError, TypeError) as exc:
+            _refuse(f"activations: {exc}")
+    choices = {"method": METHODS, "statistic": STATISTICS}
+    for key, allowed in choices.items():
+        values = [spec.fixed[key]] if key in spec.fixed else []
+        values += [v for a in spec.axes if a.name == key for v in a.values]
+        for v in values:
+            if v not in allowed:
+                _refuse(f"{key} must be one of {', '.join(map(repr, allowed))}, got {v!r}{suggest(v, allowed)}")
+    chain_axes = [a for a in spec.axes if a.where == "chain"]
+    for combo in np.ndindex(*(len(a.values) for a in chain_axes)):
+        values = {a.name: a.values[i] for a, i in zip(chain_axes, combo)}
+        try:
+            make_chain(spec, values)
+        except (ValueError, TypeError) as exc:
+            _refuse(f"[chain] {values or ''}: {exc}")
+
+
+def make_chain(spec: Spec, values: dict):
+    """The chain of one grid point, given the values of its chain axes."""
+    import gradlab as gl
+
+    kwargs = {**spec.chain_fixed, **values}
+    if "clamp" in kwargs:
+        kwargs["clamp"] = None if kwargs["clamp"] is False else tuple(kwargs["clamp"])
+    return gl.analog(**kwargs)
