@@ -159,12 +159,31 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _run_batch(spec: Spec, indices: Sequence[tuple[int, ...]], directory: str | None, threads: int | None):
+def _numba_threads(client) -> dict[str, int]:
+    """Numba threads for a task on each worker: the host's cores shared among the worker threads on it.
+
+    Without this, two workers on two cores run two-thread kernels each, and OpenMP threads that
+    spin while they wait for work take the cores from each other (a sweep ran twice as slowly).
+    """
+    from collections import Counter
+
+    workers = client.scheduler_info()["workers"]
+    cores = client.run(os.cpu_count)
+    on_host = Counter()
+    for w in workers.values():
+        on_host[w["host"]] += w["nthreads"]
+    return {a: max(1, (cores.get(a) or 1) // on_host[w["host"]]) for a, w in workers.items()}
+
+
+def _run_batch(spec: Spec, indices: Sequence[tuple[int, ...]], directory: str | None, threads: dict[str, int]):
     """A Dask task: compute (or load) each point, store it as it completes, return [(index, frame)]."""
-    if threads is not None:
+    from distributed import get_worker
+
+    n = threads.get(get_worker().address)
+    if n is not None:
         import numba
 
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     store = _Store(spec, None if directory is None else Path(directory))
     out = []
     for index in indices:
@@ -184,18 +203,18 @@ def _on_dask(client, spec: Spec, todo: list, store: _Store, bar: _Progress, batc
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise ImportError("running a sweep on Dask needs the sweep extra: pip install -e '.[sweep]'") from None
-    owned, threads = [], None
+    owned = []
     if isinstance(client, int):
         cluster = LocalCluster(n_workers=client, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
         owned = [client, cluster]
-        threads = max(1, (os.cpu_count() or 1) // len(cluster.workers))  # Numba threads per worker: no oversubscription
     elif isinstance(client, str):
         client = Client(client)
         owned = [client]
     futures = []
     try:
         slots = max(1, sum(client.nthreads().values()))
+        threads = _numba_threads(client)
         size = batch or max(1, math.ceil(len(todo) / (BATCHES_PER_THREAD * slots)))
         directory = None if store.directory is None else str(store.directory)
         for start in range(0, len(todo), size):
