@@ -61,9 +61,10 @@ def _cmd_show(args: argparse.Namespace) -> None:
     if kinks:
         lines.append("  kinks:")
         for k in kinks:
+            at = act.df_exact([float(k.x)])[0]
             lines.append(
                 f"    x = {k.x}: jump in f = {k.jump_f}, jump in f' = {k.jump_df} "
-                f"(f' from {k.df_left} to {k.df_right})"
+                f"(f' from {k.df_left} to {k.df_right}; f'({k.x}) = {at:.6g} under kink={act.kink!r})"
             )
     else:
         lines.append("  kinks: none (f and f' are continuous)")

@@ -9,7 +9,8 @@ __all__ = ["KINK_CHOICES", "KINK_CONVENTIONS", "QUANTIZE_COMPAT", "ROUNDING"]
 
 #: How f' is valued exactly at a kink of f'.
 KINK_CONVENTIONS = {
-    "autograd": "the derivative of the piece active at the point, as PyTorch autograd (ReLU'(0) = 0)",
+    "autograd": "PyTorch autograd's value: the derivative of the piece active at the point (ReLU'(0) = 0), "
+    "abs'(0) = sign(0) = 0, and a tie of max or min splits the gradient evenly",
     "left": "the left limit f'(x0-)",
     "right": "the right limit f'(x0+)",
     "midpoint": "the mean of the one-sided limits",

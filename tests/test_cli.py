@@ -167,3 +167,9 @@ def test_cache_info_and_clear(tmp_path):
     assert cache("clear") == f"removed 2 entries, 3 files, 300 bytes from {kernels}\n"
     assert "0 entries, 0 files" in cache("info")
     assert (kernels / "notes.txt").exists()  # not gradlab's: left alone
+
+
+def test_show_gives_pytorchs_value_at_the_kink():
+    out = run("show", "abs(x)")
+    assert "f'(0) = 0 under kink='autograd'" in out.stdout and "sign(0) = 0" in out.stdout
+    assert "f'(0) = 0.5 under kink='autograd'" in run("show", "max(x, 0)").stdout

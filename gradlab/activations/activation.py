@@ -67,6 +67,7 @@ class Activation:
         self.kink = check_choice("kink", kink, KINK_CONVENTIONS)
         self._defaults = dict(defaults or {})
         self.expr: sp.Expr = piecewise_form(expr)
+        self._source = expr  # as written: abs, max and min still whole (see _autograd_dexpr)
         if self.expr.free_symbols - {x}:
             names = ", ".join(sorted(map(str, self.expr.free_symbols - {x})))
             raise ExpressionError(f"activation {name!r} has unbound symbols: {names}")
@@ -127,10 +128,27 @@ class Activation:
 
     # --- numeric -----------------------------------------------------------------------------
     @cached_property
+    def _autograd_dexpr(self) -> sp.Expr:
+        """f' valued at ties as PyTorch's autograd values it.
+
+        PyTorch differentiates abs(u) as sign(u) u' (0 at u = 0) and splits the gradient of
+        max(a, b) and min(a, b) evenly at a tie; sympy's derivatives of Abs, Max and Min are exactly
+        these (sign(0) = 0, Heaviside(0) = 1/2), while the piecewise form picks one side.  sign and
+        heaviside become pieces first: their derivative is 0 on each, as in PyTorch.
+        """
+        if not self._source.has(sp.Abs, sp.Max, sp.Min):
+            return self.dexpr
+        source = self._source.replace(
+            lambda e: isinstance(e, (sp.sign, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise)
+        )
+        d = derivative(source, x, f"f'(x) of {self.name!r}")
+        return d.replace(lambda e: isinstance(e, (sp.sign, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise))
+
+    @cached_property
     def _dexpr_numeric(self) -> sp.Expr:
         """f' with the kink convention applied exactly at each jump of f'."""
         if self.kink == "autograd":
-            return self.dexpr
+            return self._autograd_dexpr
         overrides = []
         for k in self._kinks:
             if k.jump_df == 0:
