@@ -146,12 +146,13 @@ def write_figures(names: Sequence[str], out, *, fmt: str = "png", fast: bool = F
     """
     import time
 
+    from gradlab._io import check_output_dir, figure_writer, table_writer, write_together
+
+    out = check_output_dir(out)  # before any work, and before the heavy imports
     import matplotlib.pyplot as plt
 
-    from gradlab._io import check_output_dir, figure_writer, table_writer, write_together
     from gradlab.figures import make_figure
 
-    out = check_output_dir(out)
     start = time.perf_counter()
     skipped = []
     for k, name in enumerate(names, 1):

@@ -5,18 +5,40 @@ restyle or re-analyse.  ``fast=True`` uses fewer samples and coarser grids, same
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
-from scipy.stats import t as student_t
 
 import gradlab as gl
-from gradlab import plots
+
+
+class _OnFirstUse:
+    """A module imported when one of its attributes is first used.
+
+    The command line reads the figure names from this module to build its help; pandas, SciPy and
+    matplotlib (half a second together) wait until a figure is drawn.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+pd = _OnFirstUse("pandas")
+plots = _OnFirstUse("gradlab.plots")
 
 __all__ = ["FIGURES", "PAPER_FIGURES", "make_figure"]
 
 PAPER_LEAKAGE, PAPER_PRECISION = 0.5, 256
+
+
+def _student_t_ppf(q, df):
+    from scipy.stats import t
+
+    return t.ppf(q, df)
 FAMILY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -157,7 +179,7 @@ def depth_figure(fast: bool = False):
     """Figure 10: error of the backpropagated gradient against depth, per activation."""
     acts = ["relu", "gelu", "silu", gl.activation("relu_gelu", i=0.5), gl.activation("relu_silu", i=0.5)]
     df = gl.depth_error(acts, _paper_chain(), depth=[1, 2, 4, 8, 16], width=32, samples=16 if fast else 128, seed=0)
-    t = student_t.ppf(0.975, df["samples"] - 1)
+    t = _student_t_ppf(0.975, df["samples"] - 1)
     df["input_rel_error_ci95"] = t * df["input_rel_error_stderr"]
     df["input_cosine_ci95"] = t * df["input_cosine_stderr"]
     return plots.plot_depth_error(df, "Gradient error through depth (analog chain on every pre-activation)"), df
@@ -191,7 +213,7 @@ def training_figure(fast: bool = False):
     summary = (runs.groupby(["noise", "depth", "family", "i"], sort=False)["accuracy"]
                .agg(accuracy="mean", stderr=lambda a: a.std(ddof=1) / np.sqrt(a.size), seeds="size").reset_index())
     # Few seeds: the 95% interval uses Student's t with seeds - 1 degrees of freedom (4.30 for 3).
-    summary["ci95"] = student_t.ppf(0.975, summary["seeds"] - 1) * summary["stderr"]
+    summary["ci95"] = _student_t_ppf(0.975, summary["seeds"] - 1) * summary["stderr"]
     fig = plots.plot_training(summary, "Digits MLP trained and tested under Gaussian noise -> Quantize")
     return fig, runs
 
