@@ -75,6 +75,19 @@ def test_a_toml_file_and_its_dict_are_one_spec(tmp_path, local):
     assert load_spec(reordered).hash == load_spec(SPEC).hash  # key order and 16 vs 16.0 change nothing
 
 
+def test_the_readme_example_is_the_issue_spec(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (toml,) = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    path = tmp_path / "sweep.toml"
+    path.write_text(toml)
+    spec = load_spec(path)
+    assert spec.points == 4 and [a.name for a in spec.axes] == ["leakage", "precision"]
+    assert spec.hash == load_spec({**SPEC, "samples": 20000, "x": {"start": -0.05, "stop": 0.05, "num": 11}}).hash
+
+
 class _Stop(Exception):
     pass
 
