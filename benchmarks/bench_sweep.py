@@ -18,7 +18,7 @@ import numpy as np
 
 import gradlab as gl
 
-REPEATS = 3
+REPEATS = 5
 SPEC = {
     "query": "gradient_error",
     "activations": ["relu", "gelu"],
