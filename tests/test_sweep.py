@@ -129,6 +129,24 @@ def test_the_same_bytes_on_a_two_worker_local_cluster(tmp_path, local):
     assert len(list(tmp_path.glob("*/*.pkl"))) == 4
 
 
+def test_a_worker_stores_each_point_as_it_finishes(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    from gradlab.sweeps import runner
+
+    spec = load_spec(SPEC)
+    real = runner.run_point
+
+    def dies_at_the_third(s, index):
+        if index == (1, 0):
+            raise MemoryError("the worker died")
+        return real(s, index)
+
+    monkeypatch.setattr(runner, "run_point", dies_at_the_third)
+    with pytest.raises(MemoryError):
+        runner._run_batch(spec, [(0, 0), (0, 1), (1, 0), (1, 1)], str(tmp_path), {})
+    assert len(list(tmp_path.glob("*.pkl"))) == 2  # the two finished before it are kept
+
+
 def _point(df, **axes):
     mask = np.logical_and.reduce([df[k] == v for k, v in axes.items()])
     return df[mask].drop(columns=list(axes)).reset_index(drop=True)

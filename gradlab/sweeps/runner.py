@@ -179,7 +179,10 @@ def _run_batch(spec: Spec, indices: Sequence[tuple[int, ...]], directory: str | 
     """A Dask task: compute (or load) each point, store it as it completes, return [(index, frame)]."""
     from distributed import get_worker
 
-    n = threads.get(get_worker().address)
+    try:
+        n = threads.get(get_worker().address)
+    except ValueError:  # called outside a worker
+        n = None
     if n is not None:
         import numba
 

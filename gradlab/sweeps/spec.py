@@ -12,6 +12,7 @@ number gives a new hash.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -106,7 +107,7 @@ class Spec:
     def points(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64)) if self.axes else 1
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
         """16 hex digits of SHA-256 over the normalized spec and the gradlab version."""
         import gradlab
