@@ -125,7 +125,7 @@ class _Progress:
 
     def __init__(self, total: int, done: int, report: bool | Callable[[int, int], object]):
         self.total, self.done, self.report = total, done, report
-        self.computed, self.start = 0, time.perf_counter()
+        self.computed, self.start, self.shown = 0, time.perf_counter(), -1
         self._show()
 
     def update(self, n: int) -> None:
@@ -143,11 +143,15 @@ class _Progress:
         left = elapsed / self.computed * (self.total - self.done) if self.computed else float("nan")
         eta = f", about {_duration(left)} left" if self.computed and self.done < self.total else ""
         bar = "#" * (20 * self.done // self.total) + "." * (20 - 20 * self.done // self.total)
-        print(f"\r[{bar}] {self.done}/{self.total} points, {_duration(elapsed)}{eta}   ", end="",
-              file=sys.stderr, flush=True)
+        line = f"[{bar}] {self.done}/{self.total} points, {_duration(elapsed)}{eta}"
+        if sys.stderr.isatty():
+            print(f"\r{line}   ", end="", file=sys.stderr, flush=True)
+        elif 10 * self.done // self.total > self.shown or self.done == self.total:  # a log: one line a tenth
+            self.shown = 10 * self.done // self.total
+            print(line, file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        if self.report is True:
+        if self.report is True and sys.stderr.isatty():
             print(file=sys.stderr, flush=True)
 
 
