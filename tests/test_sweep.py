@@ -163,7 +163,7 @@ def test_every_query_can_be_swept():
     stats = gl.sweep({"query": "product_error_stats", "activations": ["relu", "gelu"], "repeats": 2, "seed": 3,
                       "inputs": {"start": -1, "stop": 1, "num": 9}, "weights": [-0.25, 0.0, 0.25],
                       "chain": {"clamp": [[-1, 1], False]}}, cache=False, progress=False)
-    assert stats["clamp"].unique().tolist() == ["(-1, 1)", "none"] and len(stats) == 2 * 2 * 2
+    assert stats["clamp"].unique().tolist() == ["(-1.0, 1.0)", "none"] and len(stats) == 2 * 2 * 2
     direct = gl.product_error_stats(["relu", "gelu"], gl.analog(clamp=None), np.linspace(-1, 1, 9),
                                     [-0.25, 0.0, 0.25], repeats=2, seed=(3, 1))
     pd.testing.assert_frame_equal(_point(stats, clamp="none"), direct, check_exact=True)

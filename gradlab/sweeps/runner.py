@@ -56,7 +56,7 @@ def _cell(value):
     if value is False:
         return "none"
     if isinstance(value, list):
-        return f"({value[0]:g}, {value[1]:g})"
+        return f"({value[0]!r}, {value[1]!r})"
     return value
 
 
@@ -75,7 +75,7 @@ def run_point(spec: Spec, index: tuple[int, ...]) -> pd.DataFrame:
     kwargs = {**spec.fixed, **{a.name: point[a.name] for a in spec.axes if a.where == "query"}}
     positional = [kwargs.pop(k) for k in q.required]
     seed = (spec.seed, *index)
-    # depth_error and train_noisy take an integer: the tuple's 64-bit hash, less one bit to fit an int64 column.
+    # depth_error and train_noisy take an integer: the tuple's 64-bit hash less its last bit (an int64 column).
     kwargs["seed"] = int(seed_of(seed)) >> 1 if q.int_seed else seed
     acts = [_activation(text) for text in spec.activations]
     query = getattr(gl, spec.query)
