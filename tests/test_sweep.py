@@ -189,6 +189,20 @@ def test_train_noisy_runs_each_activation_of_a_point():
     pd.testing.assert_frame_equal(got.iloc[[1]].reset_index(drop=True), direct[got.columns], check_exact=True)
 
 
+def test_replicates_are_an_axis_of_independent_seeds():
+    spec = {**SPEC, "replicates": 3, "x": [0.0], "activations": ["relu"],
+            "chain": {"leakage": [0.1, 0.5], "precision": 256}}
+    df = gl.sweep(spec, cache=False, progress=False)
+    assert df["replicate"].tolist() == [0, 1, 2] * 2 and list(df.columns[:2]) == ["leakage", "replicate"]
+    for r in range(3):  # replicate r of leakage point l draws seed (seed, l, r)
+        direct = gl.gradient_error(["relu"], gl.analog(0.1, 256.0), [0.0], method="mc", samples=SPEC["samples"],
+                                   seed=(SPEC["seed"], 0, r))
+        assert df[(df.leakage == 0.1) & (df.replicate == r)]["mean_abs_error"].iloc[0] == direct["mean_abs_error"][0]
+    assert df[df.leakage == 0.1]["mean_abs_error"].nunique() == 3
+    with pytest.raises(ValueError, match="replicates must be an integer >= 1"):
+        gl.sweep({**spec, "replicates": 0}, cache=False, progress=False)
+
+
 @pytest.mark.parametrize("change, words", [
     ({"query": "gradient_eror"}, ["query must be one of", "'gradient_error'", "did you mean"]),
     ({"samplez": 10}, ["unknown key 'samplez'", "did you mean 'samples'", "allowed: query, activations"]),

@@ -74,12 +74,12 @@ CHAINS: dict[str, dict[str, str]] = {
     "analog": {"leakage": "float", "precision": "float", "noise": "str", "clamp": "clamp", "compat": "str"},
 }
 
-_TOP = ("query", "activations", "seed", "chain")
+_TOP = ("query", "activations", "seed", "replicates", "chain")
 
 
 @dataclass(frozen=True)
 class Axis:
-    """One swept key: where it goes ('chain' or 'query') and its values, in the order given."""
+    """One swept key: where it goes ('chain', 'query', or 'replicate': only the seed) and its values."""
 
     name: str
     where: str
@@ -287,7 +287,12 @@ def load_spec(spec) -> Spec:
     _check_keys(" in [chain]", chain, ["kind", *CHAINS[kind]])
     chain_fixed, chain_axes = _args("chain", chain, CHAINS[kind])
 
-    axes = (*chain_axes, *query_axes)
+    # Replicates: an axis of its own whose index enters every point's seed, (seed, ..., r).
+    replicates = raw.get("replicates", 1)
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        _refuse(f"replicates must be an integer >= 1 (independent seeds per point), got {replicates!r}")
+    rep_axes = [Axis("replicate", "replicate", tuple(range(replicates)))] if replicates > 1 else []
+    axes = (*chain_axes, *query_axes, *rep_axes)
     seen = [a.name for a in axes]
     normalized = {
         "query": name, "activations": [a.strip() for a in acts], "seed": seed, "args": fixed,
