@@ -18,7 +18,14 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.relational import Relational
 
-from gradlab.activations.guards import ExpressionError, check_cases, check_constants, derivative, tree_size
+from gradlab.activations.guards import (
+    ExpressionError,
+    check_cases,
+    check_constants,
+    check_value,
+    derivative,
+    tree_size,
+)
 
 __all__ = ["Kink", "find_kinks", "kink_candidates", "one_sided", "piecewise_form", "smoothness_class"]
 
@@ -173,20 +180,49 @@ def _step(points: list[sp.Expr]) -> sp.Rational:
 def one_sided(expr: sp.Expr, x: sp.Symbol, x0: sp.Expr, side: str, step: sp.Rational) -> sp.Expr:
     """The limit of ``expr`` at ``x0`` from the left (``side='-'``) or right (``'+'``)."""
     if not isinstance(expr, sp.Piecewise):
-        value = expr.subs(x, x0)
+        # First in float64: exact evaluation of 9**(x**64) at x = 2 would compute 9**(2**64) digit by digit.
+        check_value(expr, f"the value of {_short(expr)} at x = {_short(x0)}", {x: float(x0)})
+        try:
+            value = expr.subs(x, x0)
+        except (OverflowError, RecursionError, ZeroDivisionError) as exc:  # from mpmath, deep in sympy
+            raise ExpressionError(
+                f"cannot evaluate {_short(expr)} exactly at x = {_short(x0)} ({type(exc).__name__}: "
+                "its value is beyond what can be computed)"
+            ) from None
         # is_finite is None for many finite constants; only a value known to be bad needs the limit.
-        if value.is_finite or (value.is_finite is None and not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo)):
-            return value
-        return sp.limit(expr, x, x0, side)
+        if value.is_finite is False or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            return sp.limit(expr, x, x0, side)
+        return value
     probe = x0 - step if side == "-" else x0 + step
     for piece, cond in expr.args:
-        try:
-            active = bool(cond.subs(x, probe))
-        except TypeError:  # sympy cannot decide the comparison
-            raise ExpressionError(f"cannot decide whether {_short(cond)} holds beside x = {_short(x0)}") from None
-        if active:
+        if _holds(cond, x, probe, x0):
             return one_sided(piece, x, x0, side, step)
     raise ValueError(f"no piece of {expr} is defined beside x = {x0}")
+
+
+def _holds(cond: sp.Basic, x: sp.Symbol, probe: sp.Expr, x0: sp.Expr) -> bool:
+    """Whether the piece condition ``cond`` holds at ``probe`` (a point just beside the kink ``x0``).
+
+    A comparison is decided by the sign of its two sides' difference evaluated to 30 digits where
+    that is clearly not 0 (exact substitution can take very long: 9**(x**64) at an irrational
+    point); otherwise, and for equalities, exactly.
+    """
+    if isinstance(cond, sp.And):
+        return all(_holds(c, x, probe, x0) for c in cond.args)
+    if isinstance(cond, sp.Or):
+        return any(_holds(c, x, probe, x0) for c in cond.args)
+    if isinstance(cond, sp.Not):
+        return not _holds(cond.args[0], x, probe, x0)
+    if isinstance(cond, Relational) and not isinstance(cond, (sp.Eq, sp.Ne)):
+        difference = cond.lhs - cond.rhs
+        check_value(difference, f"the condition {_short(cond)} beside x = {_short(x0)}", {x: float(probe)})
+        approx = difference.evalf(30, subs={x: probe})
+        if approx.is_Number and abs(approx) > 1e-25:
+            return bool(cond.func(approx, 0))
+    try:
+        return bool(cond.subs(x, probe))
+    except TypeError:  # sympy cannot decide the comparison
+        raise ExpressionError(f"cannot decide whether {_short(cond)} holds beside x = {_short(x0)}") from None
 
 
 def find_kinks(expr: sp.Expr, dexpr: sp.Expr, x: sp.Symbol) -> tuple[Kink, ...]:

@@ -15,20 +15,25 @@ complex or undefined constants, no number beyond float64's range, no pole.
 """
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import Boolean
 
 __all__ = [
     "MAX_CASES",
+    "MAX_FUNCTION_DEPTH",
     "MAX_MAGNITUDE",
     "MAX_NESTING",
+    "MAX_PIECEWISE_DEPTH",
     "MAX_TREE",
     "ExpressionError",
     "check_cases",
     "check_constants",
     "check_number",
     "check_real_line",
+    "check_value",
     "derivative",
     "derivative_size",
     "piecewise_cases",
@@ -44,6 +49,13 @@ MAX_CASES = 16
 MAX_TREE = 3000
 #: Deepest nesting of calls and operators (sympy recurses once per level and more).
 MAX_NESTING = 32
+#: Deepest nest of transcendental functions (exp, erf, sigmoid, Phi, non-integer powers...): evaluating
+#: one exactly at a point costs several times more with each level (Phi nested 4 deep: 0.08 s, 5: 0.3-0.7 s,
+#: 7: 5 s), and the analysis evaluates f' at 0 and at every kink.
+MAX_FUNCTION_DEPTH = 4
+#: Deepest nest of piecewise functions inside the expressions their conditions test (relu(relu(...))):
+#: sympy simplifies the conditions at every level, about 30 ms each.
+MAX_PIECEWISE_DEPTH = 8
 
 _MAX_INT = int(MAX_MAGNITUDE)
 _INFINITIES = (sp.zoo, sp.oo, sp.S.NegativeInfinity)
@@ -166,6 +178,77 @@ def _check_node(e: sp.Basic, x: sp.Symbol, depends: dict, what: str) -> None:
         raise ExpressionError(f"{what}: {_short(e)} is infinite where cos({_short(e.args[0])}) = 0 (poles)")
 
 
+_FLOAT = {
+    sp.exp: math.exp, sp.log: math.log, sp.sin: math.sin, sp.cos: math.cos, sp.tan: math.tan, sp.sinh: math.sinh,
+    sp.cosh: math.cosh, sp.tanh: math.tanh, sp.atan: math.atan, sp.asinh: math.asinh, sp.erf: math.erf,
+    sp.erfc: math.erfc, sp.Abs: abs,
+}
+
+
+def float_value(value: sp.Expr, at: dict[sp.Symbol, float] | None = None) -> float:
+    """``value`` (with the symbols in ``at`` replaced) in float64 arithmetic, in one pass.
+
+    Raises OverflowError where the value overflows, or where its exact form would be extreme: a
+    power or exponential whose magnitude has more than ``_MAX_BITS`` binary digits either way, which
+    sympy would compute digit by digit (9**(2**64) at x = 2 of 9**(x**64)) or mpmath for ever
+    (exp(exp(exp(exp(100))))).  A bound on the work exact evaluation will take, checked first.
+    """
+    at = at or {}
+
+    def value_of(e: sp.Basic) -> float:
+        if e in at:
+            return at[e]
+        if e.is_Rational:
+            return e.p / e.q  # OverflowError ("integer division result too large") beyond float64
+        if e.is_Float or e in (sp.pi, sp.E):
+            return float(e)
+        args = e.args
+        if isinstance(e, sp.Add):
+            return math.fsum(value_of(a) for a in args)
+        if isinstance(e, sp.Mul):
+            return math.prod(value_of(a) for a in args)
+        if isinstance(e, sp.Pow):
+            base, exp = value_of(args[0]), value_of(args[1])
+            if base != 0 and abs(exp * math.log2(abs(base))) > _MAX_BITS:
+                raise OverflowError(f"{_short(e)} there is beyond 2**±{_MAX_BITS}, too large or small to compute")
+            return math.pow(base, exp) if base > 0 or exp == int(exp) else math.nan
+        if isinstance(e, sp.exp):
+            arg = value_of(args[0])
+            if abs(arg) > _MAX_BITS:
+                raise OverflowError(f"{_short(e)} there is beyond e**±{_MAX_BITS}, too large or small to compute")
+            return math.exp(arg)
+        if type(e) in _FLOAT:
+            try:
+                return _FLOAT[type(e)](value_of(args[0]))
+            except ValueError:  # outside the function's domain
+                return math.nan
+        return float(e.evalf(15, subs=at))
+
+    try:
+        return value_of(value)
+    except OverflowError as exc:
+        if "beyond" in str(exc):
+            raise
+        raise OverflowError(f"{_short(value)} there overflows float64") from None
+
+
+#: Exact powers beyond 2**±this are refused before sympy computes them.
+_MAX_BITS = 100_000
+
+
+def check_value(value: sp.Expr, what: str, at: dict[sp.Symbol, float] | None = None) -> None:
+    """Refuse a value (of an expression at the point ``at``) that overflows, is NaN or is too extreme to evaluate."""
+    try:
+        v = float_value(value, at)
+        reason = "not a real number" if math.isnan(v) else f"about {v:.3g}, beyond ±{MAX_MAGNITUDE:g}"
+    except OverflowError as exc:
+        v, reason = math.inf, str(exc) or "beyond float64's range"
+    except (TypeError, ValueError):  # complex
+        v, reason = math.nan, "not a real number"
+    if not abs(v) <= MAX_MAGNITUDE:
+        raise ExpressionError(f"{what} cannot be computed: {reason}; activations must be finite on the whole real line")
+
+
 # --- size estimates ---------------------------------------------------------------------------
 def tree_size(expr: sp.Basic, limit: int | None = None) -> int:
     """Nodes in the sympy tree of ``expr`` (counting stops just above ``limit``)."""
@@ -183,13 +266,14 @@ def tree_size(expr: sp.Basic, limit: int | None = None) -> int:
 _CASES_OF = {sp.Abs: 2, sp.sign: 3, sp.Heaviside: 3}
 
 
-def piecewise_cases(expr: sp.Basic) -> int:
+def piecewise_cases(expr: sp.Basic, memo: dict[sp.Basic, int] | None = None) -> int:
     """An upper bound on the number of cases of ``expr``'s flat piecewise form.
 
     Folding multiplies cases: a sum or product of pieces with m and n cases has up to m n.  abs
     has 2, sign and heaviside 3, max and min of k arguments k, a Piecewise the sum over its pieces.
+    ``memo`` keeps the counts of sub-expressions between calls (a parser asks once per node).
     """
-    memo: dict[sp.Basic, int] = {}
+    memo = {} if memo is None else memo
 
     def cases(e: sp.Basic) -> int:
         if not e.args:

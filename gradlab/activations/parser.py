@@ -24,12 +24,16 @@ import sympy as sp
 
 from gradlab._validate import suggest
 from gradlab.activations.guards import (
+    MAX_CASES,
+    MAX_FUNCTION_DEPTH,
     MAX_NESTING,
+    MAX_PIECEWISE_DEPTH,
     ExpressionError,
     check_cases,
     check_constants,
     check_number,
     check_real_line,
+    piecewise_cases,
 )
 
 __all__ = ["FUNCTIONS", "ExpressionError", "parse_expression"]
@@ -118,10 +122,21 @@ def parse_expression(
         raise ExpressionError(f"expression {text!r} is not valid syntax: {exc.msg}") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"expression {text!r} is too large (more than {MAX_NODES} nodes)")
-    depth = _nesting(tree.body)
+    depth, functions, pieces = _nesting(tree.body)
     if depth > MAX_NESTING:
         raise ExpressionError(
             f"expression {_short(text)!r} nests calls and operators {depth} levels deep; at most {MAX_NESTING} allowed"
+        )
+    if functions > MAX_FUNCTION_DEPTH:
+        raise ExpressionError(
+            f"expression {_short(text)!r} nests transcendental functions {functions} deep "
+            f"({', '.join(sorted(_TRANSCENDENTAL))} and non-integer powers); at most {MAX_FUNCTION_DEPTH} allowed: "
+            "evaluating such nests exactly at a point grows several-fold with each level"
+        )
+    if pieces > MAX_PIECEWISE_DEPTH:
+        raise ExpressionError(
+            f"expression {_short(text)!r} nests piecewise functions (abs, relu, max, min, sign, heaviside, the "
+            f"condition of where) {pieces} deep; at most {MAX_PIECEWISE_DEPTH} allowed"
         )
     names: dict[str, sp.Basic] = {**_CONSTANTS, **(params or {}), "x": x}
     result = _Builder(text, names).visit(tree.body)
@@ -138,24 +153,57 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+#: Piecewise case counts of the functions that make pieces, from those of their arguments (as piecewise_cases).
+_PIECEWISE = {
+    "abs": lambda c: 2 * c,
+    "sign": lambda c: 3 * c,
+    "heaviside": lambda c: 3 * c,
+    "relu": lambda c: c * c + 1,
+    "max": lambda a, b: 2 * a * b,
+    "min": lambda a, b: 2 * a * b,
+    "where": lambda cond, a, b: cond * a + b,
+}
 _FAMILY = {ast.Add: "+", ast.Sub: "+", ast.Mult: "*", ast.Div: "*"}
 
 
-def _nesting(root: ast.AST) -> int:
-    """Depth of ``root``, not counting signs or chains of one operator family (``a+b-c``, sympy flattens them)."""
-    deepest = 0
-    stack = [(root, 1)]
+_TRANSCENDENTAL = {"exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "atan", "asinh", "erf", "erfc",
+                   "sigmoid", "Phi", "phi"}
+
+
+def _transcendental(node: ast.AST) -> bool:
+    """A call of a transcendental function, or a power whose exponent is not an integer literal."""
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id in _TRANSCENDENTAL
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        exponent = node.right.operand if isinstance(node.right, ast.UnaryOp) else node.right
+        return not (isinstance(exponent, ast.Constant) and isinstance(exponent.value, int))
+    return False
+
+
+def _nesting(root: ast.AST) -> tuple[int, int, int]:
+    """(depth of ``root``, deepest nest of transcendental functions, deepest nest of piecewise functions).
+
+    The depth does not count signs or chains of one operator family (``a+b-c``: sympy flattens them).
+    Piecewise functions nest through the expressions their conditions test: all arguments of abs,
+    relu, max, min, sign and heaviside, the condition of where (not its values: a chain of where
+    in the else branch makes one flat piecewise).
+    """
+    deepest = functions = pieces = 0
+    stack = [(root, 1, 0, 0)]
     while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
+        node, depth, nested, piecewise = stack.pop()
+        nested += _transcendental(node)
+        deepest, functions, pieces = max(deepest, depth), max(functions, nested), max(pieces, piecewise)
+        name = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else None
         for child in ast.iter_child_nodes(node):
             flat = isinstance(node, ast.UnaryOp) or (
                 isinstance(node, ast.BinOp)
                 and isinstance(child, ast.BinOp)
                 and _FAMILY.get(type(node.op), "node") == _FAMILY.get(type(child.op), "child")
             )
-            stack.append((child, depth if flat else depth + 1))
-    return deepest
+            tested = name in _PIECEWISE and (name != "where" or child is next(iter(node.args), None))
+            stack.append((child, depth if flat else depth + 1, nested, piecewise + tested))
+    return deepest, functions, pieces
 
 
 class _Builder:
@@ -163,6 +211,7 @@ class _Builder:
         self.text = text
         self.source = text.strip()  # what ast parsed: node offsets refer to it
         self.names = names
+        self.cases: dict[sp.Basic, int] = {}  # piecewise case counts of the sub-expressions built
 
     def refuse(self, what: str) -> ExpressionError:
         return ExpressionError(
@@ -252,5 +301,12 @@ class _Builder:
                     self.number(arg, a, "as a value of where()")
             elif any(not isinstance(a, sp.Expr) for a in args):
                 raise self.refuse(f"a comparison as an argument of {name}()")
+            if name in _PIECEWISE:  # before sympy builds pieces inside pieces
+                cases = _PIECEWISE[name](*(piecewise_cases(a, self.cases) for a in args))
+                if cases > MAX_CASES:
+                    raise ExpressionError(
+                        f"expression {_short(self.text)!r}: {self.segment(node)} would have up to {cases} piecewise "
+                        f"cases (each abs, max, min, sign or where multiplies them); at most {MAX_CASES} are analysed"
+                    )
             return func(*args)
         raise self.refuse(f"the construct {type(node).__name__}")

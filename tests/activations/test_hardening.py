@@ -63,7 +63,11 @@ DOS = [
     ("*".join(f"abs(x-{k})" for k in range(14)), {}, "16384 cases"),  # never returned
     ("+".join(f"abs(x-{k})" for k in range(12)), {}, "4096 cases"),  # seconds
     (nest("sigmoid", 100), {}, "levels deep"),  # RecursionError before
-    (nest("sigmoid", 8), {}, "nodes"),  # derivatives grow with the depth
+    (nest("sigmoid", 8), {}, "transcendental functions 8 deep"),  # exact values at a point: 5 s at depth 7
+    (nest("relu", 20), {}, "piecewise functions"),
+    ("*".join(f"sigmoid(sigmoid(x+{k}))" for k in range(8)), {}, "nodes"),  # derivatives grow with the depth
+    ("where(x > 100, exp(exp(exp(exp(x)))), 0)", {}, "cannot be computed"),  # mpmath never returned
+    ("where(x > 2, 9**x**64, 0)", {}, "cannot be computed"),  # sympy computed 9**(2**64) digit by digit
     ("*".join(f"tanh(x+{k})" for k in range(30)), {}, "nodes"),  # f'' of a product: n^2 terms of n factors
 ]
 
