@@ -1,0 +1,67 @@
+"""What every query shares: turning user arguments into activations, chains and grids; identity columns."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from gradlab.activations import Activation, activation
+from gradlab.perturbations.chain import Chain
+from gradlab.perturbations.stages import Stage
+
+__all__ = ["ActivationLike", "METHODS", "as_activations", "as_chain", "as_grid"]
+
+METHODS = ("auto", "exact", "mc")
+ActivationLike = str | Activation
+
+
+def as_activations(acts: ActivationLike | Sequence[ActivationLike]) -> list[Activation]:
+    """One or several activations (names, expressions or Activation objects) as a list."""
+    if isinstance(acts, (str, Activation)):
+        items = [acts]
+    elif isinstance(acts, Iterable) and not isinstance(acts, bytes):
+        items = list(acts)
+    else:
+        raise TypeError(
+            "activations must be a name, an expression, an Activation or a list of them, "
+            f"got {type(acts).__name__} {acts!r}"
+        )
+    if not items:
+        raise ValueError("activations must name at least one activation, got an empty list")
+    return [activation(a) for a in items]
+
+
+def as_chain(chain: Chain | Stage | Sequence[Stage]) -> Chain:
+    if isinstance(chain, Chain):
+        return chain
+    if isinstance(chain, Stage):
+        return Chain((chain,))
+    if isinstance(chain, (list, tuple)):
+        return Chain(tuple(chain))
+    raise TypeError(f"chain must be a gradlab Chain (e.g. gl.analog()), a stage or a list of stages, got {chain!r}")
+
+
+def as_grid(name: str, values) -> np.ndarray:
+    """A non-empty 1-D float64 array of finite values."""
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or a 1-D sequence of numbers, got {values!r}") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)][0]
+        raise ValueError(f"{name} must hold finite numbers, got {float(bad)!r}")
+    return np.ascontiguousarray(arr)
+
+
+#: Bytes per row of a result frame and its working arrays (about 20 float columns, with copies).
+_FRAME_BYTES = 400
+
+def _identity(act: Activation) -> dict:
+    """The columns that say which activation a row is about."""
+    return {"activation": act.label, "family": act.name, **{f"param_{k}": v for k, v in act.params.items()}}
+
+
+def _seed_tuple(seed) -> tuple:
+    return tuple(seed) if isinstance(seed, (tuple, list)) else (seed,)
