@@ -15,6 +15,7 @@ complex or undefined constants, no number beyond float64's range, no pole.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import sympy as sp
@@ -23,13 +24,17 @@ from sympy.logic.boolalg import Boolean
 
 __all__ = [
     "MAX_CASES",
+    "MAX_CONDITION_DEPTH",
+    "MAX_CONDITION_NODES",
     "MAX_FUNCTION_DEPTH",
     "MAX_MAGNITUDE",
     "MAX_NESTING",
     "MAX_PIECEWISE_DEPTH",
     "MAX_TREE",
+    "NUMERIC_FAILURES",
     "ExpressionError",
     "check_cases",
+    "check_conditions",
     "check_constants",
     "check_number",
     "check_real_line",
@@ -37,6 +42,7 @@ __all__ = [
     "derivative",
     "derivative_size",
     "piecewise_cases",
+    "refusing",
     "tree_size",
 ]
 
@@ -47,15 +53,22 @@ MAX_MAGNITUDE = 1e300
 MAX_CASES = 16
 #: Most nodes in the sympy tree of f, f', f'' or of a higher derivative the analysis takes.
 MAX_TREE = 3000
+#: Most nodes in the conditions of the flat piecewise form, all pieces together, and the deepest
+#: nesting of and/or in one: sympy simplifies them again at every derivative, and that grows fast
+#: with their nesting (16 pieces, 940 condition nodes nested 14 deep: 10 s a derivative).  Sixteen
+#: abs or where pieces need 160 nodes, abs(abs(abs(x)-1)-1)+abs(x-3) 418, nested 2 deep.
+MAX_CONDITION_NODES = 600
+MAX_CONDITION_DEPTH = 4
 #: Deepest nesting of calls and operators (sympy recurses once per level and more).
 MAX_NESTING = 32
 #: Deepest nest of transcendental functions (exp, erf, sigmoid, Phi, non-integer powers...): evaluating
 #: one exactly at a point costs several times more with each level (Phi nested 4 deep: 0.08 s, 5: 0.3-0.7 s,
 #: 7: 5 s), and the analysis evaluates f' at 0 and at every kink.
 MAX_FUNCTION_DEPTH = 4
-#: Deepest nest of piecewise functions inside the expressions their conditions test (relu(relu(...))):
-#: sympy simplifies the conditions at every level, about 30 ms each.
-MAX_PIECEWISE_DEPTH = 8
+#: Deepest nest of piecewise functions inside the expressions their conditions test: folding
+#: abs(abs(abs(abs(x)-1)-1)-1) into one piecewise takes sympy 1.2 s (3 deep: 0.4 s), and its
+#: conditions come out nested 13 deep.
+MAX_PIECEWISE_DEPTH = 3
 
 _MAX_INT = int(MAX_MAGNITUDE)
 _INFINITIES = (sp.zoo, sp.oo, sp.S.NegativeInfinity)
@@ -75,7 +88,8 @@ def check_number(value: sp.Expr, what: str) -> None:
     """Refuse a constant (no free symbols) that is undefined, infinite, complex or beyond MAX_MAGNITUDE.
 
     ``what`` names it in the message (the text it came from).  Every operand is checked before the
-    operation that uses it, so the evaluation here works on bounded numbers and stays cheap.
+    operation that uses it, and the magnitude is found in float64 arithmetic (:func:`float_value`),
+    so the check stays cheap: mpmath fails on erfc(1e300) and never returns on some towers.
     """
     if value.is_Rational:  # exact and the common case: compare integers, no evaluation
         if abs(value.p) > _MAX_INT * value.q:
@@ -85,18 +99,25 @@ def check_number(value: sp.Expr, what: str) -> None:
         raise ExpressionError(f"{what} is undefined (0/0 or the like)")
     if value in _INFINITIES:
         raise ExpressionError(f"{what} is infinite (a division by zero or the like)")
-    approx = value.evalf(20)
-    if approx is sp.nan or approx.has(sp.nan):
-        raise ExpressionError(f"{what} is undefined (0/0 or the like)")
-    if approx.has(*_INFINITIES):
-        raise ExpressionError(f"{what} is infinite (a division by zero or the like)")
-    re, im = approx.as_real_imag()
-    if not (re.is_Number and im.is_Number):
-        raise ExpressionError(f"{what} cannot be evaluated to a number ({_short(value)})")
-    if value.is_extended_real is False or (value.is_extended_real is None and abs(im) > 1e-12 * max(1, abs(re))):
-        raise ExpressionError(f"{what} is not a real number (it is {_short(approx)})")
-    if abs(re) > MAX_MAGNITUDE:
-        raise ExpressionError(_too_large(what, approx))
+    real = value.is_extended_real
+    if real is None:  # sympy cannot tell from the structure: look at the number
+        try:
+            re, im = value.evalf(20).as_real_imag()
+            real = not (im.is_Number and abs(im) > 1e-12 * max(1, abs(re)))
+        except Exception:  # noqa: BLE001 - whatever mpmath raises, the number cannot be used
+            raise ExpressionError(f"{what} cannot be evaluated ({_short(value)})") from None
+    if real is False:
+        raise ExpressionError(f"{what} is not a real number ({_short(value)})")
+    try:
+        approx = float_value(value)
+    except OverflowError as exc:
+        raise ExpressionError(f"{what} cannot be used: {exc}; numbers must lie within ±{MAX_MAGNITUDE:g}") from None
+    except (TypeError, ValueError):
+        raise ExpressionError(f"{what} is not a real number ({_short(value)})") from None
+    if math.isnan(approx):
+        raise ExpressionError(f"{what} is undefined or not a real number ({_short(value)})")
+    if abs(approx) > MAX_MAGNITUDE:
+        raise ExpressionError(_too_large(what, sp.Float(approx)))
 
 
 def _too_large(what: str, value: sp.Expr) -> str:
@@ -210,12 +231,12 @@ def float_value(value: sp.Expr, at: dict[sp.Symbol, float] | None = None) -> flo
         if isinstance(e, sp.Pow):
             base, exp = value_of(args[0]), value_of(args[1])
             if base != 0 and abs(exp * math.log2(abs(base))) > _MAX_BITS:
-                raise OverflowError(f"{_short(e)} there is beyond 2**±{_MAX_BITS}, too large or small to compute")
+                raise OverflowError(f"{_short(e)} is beyond 2**±{_MAX_BITS}, too large or small to compute")
             return math.pow(base, exp) if base > 0 or exp == int(exp) else math.nan
         if isinstance(e, sp.exp):
             arg = value_of(args[0])
             if abs(arg) > _MAX_BITS:
-                raise OverflowError(f"{_short(e)} there is beyond e**±{_MAX_BITS}, too large or small to compute")
+                raise OverflowError(f"{_short(e)} is beyond e**±{_MAX_BITS}, too large or small to compute")
             return math.exp(arg)
         if type(e) in _FLOAT:
             try:
@@ -229,7 +250,7 @@ def float_value(value: sp.Expr, at: dict[sp.Symbol, float] | None = None) -> flo
     except OverflowError as exc:
         if "beyond" in str(exc):
             raise
-        raise OverflowError(f"{_short(value)} there overflows float64") from None
+        raise OverflowError(f"{_short(value)} overflows float64") from None
 
 
 #: Exact powers beyond 2**±this are refused before sympy computes them.
@@ -247,6 +268,28 @@ def check_value(value: sp.Expr, what: str, at: dict[sp.Symbol, float] | None = N
         v, reason = math.nan, "not a real number"
     if not abs(v) <= MAX_MAGNITUDE:
         raise ExpressionError(f"{what} cannot be computed: {reason}; activations must be finite on the whole real line")
+
+
+#: What sympy and mpmath raise, deep inside, on numbers they cannot handle (mpmath's erfc of 1e300:
+#: OverflowError) or on trees too deep for them; turned into a refusal by :func:`refusing`.
+NUMERIC_FAILURES = (ArithmeticError, RecursionError, NotImplementedError)
+
+
+def refusing(what: str):
+    """Decorator: NUMERIC_FAILURES inside the function become an ExpressionError saying ``what`` failed."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except NUMERIC_FAILURES as exc:
+                raise ExpressionError(f"{what} failed on numbers too extreme to handle ({type(exc).__name__}: "
+                                      f"{_short(str(exc), 80)})") from None
+
+        return wrapper
+
+    return decorate
 
 
 # --- size estimates ---------------------------------------------------------------------------
@@ -290,6 +333,25 @@ def piecewise_cases(expr: sp.Basic, memo: dict[sp.Basic, int] | None = None) -> 
         return n
 
     return cases(expr)
+
+
+def check_conditions(expr: sp.Basic, what: str) -> None:
+    """Refuse a flat piecewise form whose conditions hold more than MAX_CONDITION_NODES nodes."""
+    if isinstance(expr, sp.Piecewise):
+        n = sum(tree_size(cond, MAX_CONDITION_NODES) for _, cond in expr.args)
+        depth = max(_logic_depth(cond) for _, cond in expr.args)
+        if n > MAX_CONDITION_NODES or depth > MAX_CONDITION_DEPTH:
+            raise ExpressionError(
+                f"{what}: the conditions of its pieces are too involved ({n} terms together, and/or nested "
+                f"{depth} deep; at most {MAX_CONDITION_NODES} and {MAX_CONDITION_DEPTH}): conditions on pieces "
+                "of pieces; write the pieces out with where()"
+            )
+
+
+def _logic_depth(cond: sp.Basic) -> int:
+    if isinstance(cond, (sp.And, sp.Or, sp.Not)):
+        return 1 + max(_logic_depth(c) for c in cond.args)
+    return 0
 
 
 def check_cases(expr: sp.Basic, what: str) -> None:
@@ -340,6 +402,7 @@ def derivative_size(expr: sp.Basic, x: sp.Symbol) -> int:
     return max(dsize[expr], 1)
 
 
+@refusing("differentiating")
 def derivative(expr: sp.Expr, x: sp.Symbol, what: str) -> sp.Expr:
     """d expr / dx as a flat piecewise form, refused beforehand when it would be too large.
 

@@ -65,6 +65,8 @@ DOS = [
     (nest("sigmoid", 100), {}, "levels deep"),  # RecursionError before
     (nest("sigmoid", 8), {}, "transcendental functions 8 deep"),  # exact values at a point: 5 s at depth 7
     (nest("relu", 20), {}, "piecewise functions"),
+    ("abs(abs(abs(abs(x)-1)-1)-1)", {}, r"nests piecewise functions .* 4 deep"),
+    ("abs(min(x, 0.5)+min(x-1, 0.5)+min(x-2, 0.5)/3)", {}, "conditions of its pieces are too involved"),  # 16 s
     ("*".join(f"sigmoid(sigmoid(x+{k}))" for k in range(8)), {}, "nodes"),  # derivatives grow with the depth
     ("where(x > 100, exp(exp(exp(exp(x)))), 0)", {}, "cannot be computed"),  # mpmath never returned
     ("where(x > 2, 9**x**64, 0)", {}, "cannot be computed"),  # sympy computed 9**(2**64) digit by digit
@@ -122,6 +124,7 @@ def test_the_bounds_leave_room_for_real_activations():
         ("1e400*x", "beyond float64's range"),
         ("exp(1000)*x", "numbers must lie within"),
         ("exp(exp(exp(exp(100))))*x", "numbers must lie within"),
+        ("65 - erfc(1e300) + x", "cannot be evaluated"),  # OverflowError from mpmath, found by the fuzz script
         ("max(0, sqrt(x))", "non-integer power of x"),
         ("sqrt(abs(x))", "non-integer power"),  # finite, but f' is infinite at 0
         ("1/x", "pole"),
