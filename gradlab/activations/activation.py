@@ -16,6 +16,7 @@ from gradlab.activations.analysis import (
     find_kinks,
     one_sided,
     piecewise_form,
+    simplify_number,
     smoothness_class,
 )
 from gradlab.activations.builtins import BUILTINS
@@ -110,7 +111,7 @@ class Activation:
     def gsd_exact(self) -> sp.Expr:
         """Gradient step discontinuity |f'(0+) - f'(0-)| as an exact sympy number."""
         left, right = self.one_sided_derivative(0.0)
-        return sp.simplify(sp.Abs(right - left))
+        return simplify_number(sp.Abs(right - left))
 
     @property
     def gsd(self) -> float:

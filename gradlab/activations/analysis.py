@@ -25,11 +25,20 @@ from gradlab.activations.guards import (
     check_constants,
     check_value,
     derivative,
+    float_value,
     refusing,
     tree_size,
 )
 
-__all__ = ["Kink", "find_kinks", "kink_candidates", "one_sided", "piecewise_form", "smoothness_class"]
+__all__ = [
+    "Kink",
+    "find_kinks",
+    "kink_candidates",
+    "one_sided",
+    "piecewise_form",
+    "simplify_number",
+    "smoothness_class",
+]
 
 _REWRITE = (sp.Abs, sp.Max, sp.Min, sp.sign, sp.Heaviside)
 MAX_ORDER = 6
@@ -54,12 +63,12 @@ class Kink:
     @property
     def jump_f(self) -> sp.Expr:
         """f(x0+) - f(x0-)."""
-        return _tidy(self.f_right - self.f_left)
+        return simplify_number(self.f_right - self.f_left)
 
     @property
     def jump_df(self) -> sp.Expr:
         """f'(x0+) - f'(x0-)."""
-        return _tidy(self.df_right - self.df_left)
+        return simplify_number(self.df_right - self.df_left)
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -161,18 +170,50 @@ def _short(expr: object, limit: int = 60) -> str:
 
 
 def _is_zero(value: sp.Expr) -> bool:
-    """Whether an exact number is 0: numerically when it is clearly not, else by simplification."""
+    """Whether an exact number is 0: by a 30-digit evaluation where that resolves it, else by simplification.
+
+    An evaluation that ends in cancellation (sympy marks it with a precision near 0) leaves the
+    question open; sp.simplify decides it where that is safe (see :func:`simplify_number`), and a
+    difference below 30 digits in an expression too extreme to simplify counts as 0.
+    """
     if value == 0:
         return True
     approx = value.evalf(30)
-    if approx.is_Number and abs(approx) > 1e-20:
+    if approx.is_Number and approx != 0 and getattr(approx, "_prec", 0) > 30:
         return False
-    return sp.simplify(value) == 0
+    if tree_size(value, 200) <= 200 and _moderate(value):
+        return sp.simplify(value) == 0
+    return True
 
 
-def _tidy(value: sp.Expr) -> sp.Expr:
-    """``value`` simplified, where that is cheap (small expressions); else as it is."""
-    return sp.simplify(value) if tree_size(value, 200) <= 200 else value
+def simplify_number(value: sp.Expr) -> sp.Expr:
+    """An exact number, simplified where that is safe and cheap; else as it is (still exact).
+
+    sp.simplify is not bounded: on 1/(1 + exp(-1000000)) (smooth_bounded_relu with k = 1e6 at its
+    kink) its nsimplify step asks mpmath for exp of a huge number (26 s, then OverflowError).  So
+    it runs only on small expressions whose exponentials and numbers are of moderate size.
+    """
+    if value.is_Number:
+        return value
+    if _is_zero(value):
+        return sp.S.Zero
+    if tree_size(value, 200) > 200 or not _moderate(value):
+        return value
+    return sp.simplify(value)
+
+
+def _moderate(value: sp.Expr) -> bool:
+    """Every number in ``value`` within 1e±15, every exponential's argument within ±700."""
+    for e in sp.preorder_traversal(value):
+        if e.is_Number and e != 0 and not 1e-15 <= abs(e) <= 1e15:
+            return False
+        if isinstance(e, sp.exp):
+            try:
+                if not abs(float_value(e.args[0])) <= 700:
+                    return False
+            except (OverflowError, TypeError, ValueError):
+                return False
+    return True
 
 
 def _step(points: list[sp.Expr]) -> sp.Rational:

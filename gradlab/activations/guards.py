@@ -235,9 +235,11 @@ def float_value(value: sp.Expr, at: dict[sp.Symbol, float] | None = None) -> flo
             return math.pow(base, exp) if base > 0 or exp == int(exp) else math.nan
         if isinstance(e, sp.exp):
             arg = value_of(args[0])
-            if abs(arg) > _MAX_BITS:
+            # exp(-n log(9)) is 9**(-n) to sympy, computed exactly; other exponentials of very negative
+            # arguments are cheap for mpmath (exp(-500000) at x = 1000 of phi(x)).
+            if abs(arg) > _MAX_BITS and args[0].has(sp.log):
                 raise OverflowError(f"{_short(e)} is beyond e**±{_MAX_BITS}, too large or small to compute")
-            return math.exp(arg)
+            return math.exp(arg)  # OverflowError where it overflows
         if type(e) in _FLOAT:
             try:
                 return _FLOAT[type(e)](value_of(args[0]))

@@ -224,14 +224,14 @@ class _Builder:
     def visit(self, node: ast.AST) -> sp.Basic:
         try:
             result = self._visit(node)
+            # Every constant is checked where it is built, so no later step works on a huge or complex number.
+            if isinstance(result, sp.Expr) and not result.free_symbols:
+                check_number(result, f"in expression {_short(self.text)!r}, {self.segment(node)}")
         except (*NUMERIC_FAILURES, TypeError) as exc:  # deep in sympy or mpmath, e.g. 65 - erfc(1e300)
             raise ExpressionError(
                 f"in expression {_short(self.text)!r}, {self.segment(node)} cannot be evaluated "
                 f"({type(exc).__name__}: {_short(str(exc))})"
             ) from None
-        # Every constant is checked where it is built, so no later step works on a huge or complex number.
-        if isinstance(result, sp.Expr) and not result.free_symbols:
-            check_number(result, f"in expression {_short(self.text)!r}, {self.segment(node)}")
         return result
 
     def segment(self, node: ast.AST) -> str:

@@ -125,6 +125,7 @@ def test_the_bounds_leave_room_for_real_activations():
         ("exp(1000)*x", "numbers must lie within"),
         ("exp(exp(exp(exp(100))))*x", "numbers must lie within"),
         ("65 - erfc(1e300) + x", "cannot be evaluated"),  # OverflowError from mpmath, found by the fuzz script
+        ("erfc(1e300)*x", "cannot be evaluated"),
         ("max(0, sqrt(x))", "non-integer power of x"),
         ("sqrt(abs(x))", "non-integer power"),  # finite, but f' is infinite at 0
         ("1/x", "pole"),
@@ -143,6 +144,13 @@ def test_complex_infinite_undefined_and_poles_are_refused_with_the_reason(text, 
 def test_a_pole_is_not_reported_as_smooth():
     with pytest.raises(ExpressionError, match="pole"):
         gl.activation("1/x").kinks()
+
+
+def test_large_allowed_parameters_of_builtins_are_analysed_quickly():
+    # smooth_bounded_relu with k = 1e6: sp.simplify of its GSD took 26 s (then OverflowError in mpmath).
+    with within():
+        act = gl.activation("smooth_bounded_relu", k=1e6)
+        assert act.gsd == 1.0 and act.smoothness == "C0" and [k.x for k in act.kinks()] == [0]
 
 
 def test_parameters_out_of_float64_range_are_refused_not_compiled_to_inf():
