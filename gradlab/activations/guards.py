@@ -46,8 +46,8 @@ __all__ = [
     "tree_size",
 ]
 
-#: Largest magnitude of a number in an expression or its derivatives: float64 reaches 1.8e308,
-#: and the headroom keeps a product of two such constants in a kernel from overflowing at once.
+#: Largest magnitude of a number in an expression or its derivatives: float64 reaches 1.8e308, and
+#: the headroom lets a kernel multiply such a constant by moderate values before it overflows.
 MAX_MAGNITUDE = 1e300
 #: Most cases the flat piecewise form may have (each abs, max, min, where, sign multiplies them).
 MAX_CASES = 16
