@@ -58,6 +58,7 @@ def as_grid(name: str, values) -> np.ndarray:
 #: Bytes per row of a result frame and its working arrays (about 20 float columns, with copies).
 _FRAME_BYTES = 400
 
+
 def _identity(act: Activation) -> dict:
     """The columns that say which activation a row is about."""
     return {"activation": act.label, "family": act.name, **{f"param_{k}": v for k, v in act.params.items()}}
