@@ -35,7 +35,6 @@ __all__ = [
 GAUSSIAN, UNIFORM, LAPLACE, POISSON, CLAMP, QUANTIZE, BITFLIP_FIXED, BITFLIP_FLOAT32 = range(8)
 
 
-
 class Stage:
     """Base of all stages: a kernel code, up to four float parameters, a compact repr."""
 
