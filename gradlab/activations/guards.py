@@ -99,13 +99,13 @@ def check_number(value: sp.Expr, what: str) -> None:
         raise ExpressionError(f"{what} is undefined (0/0 or the like)")
     if value in _INFINITIES:
         raise ExpressionError(f"{what} is infinite (a division by zero or the like)")
-    real = value.is_extended_real
-    if real is None:  # sympy cannot tell from the structure: look at the number
-        try:
+    try:
+        real = value.is_extended_real
+        if real is None:  # sympy cannot tell from the structure: look at the number
             re, im = value.evalf(20).as_real_imag()
             real = not (im.is_Number and abs(im) > 1e-12 * max(1, abs(re)))
-        except Exception:  # noqa: BLE001 - whatever mpmath raises, the number cannot be used
-            raise ExpressionError(f"{what} cannot be evaluated ({_short(value)})") from None
+    except Exception:  # noqa: BLE001 - whatever mpmath raises, the number cannot be used
+        raise ExpressionError(f"{what} cannot be evaluated ({_short(value)})") from None
     if real is False:
         raise ExpressionError(f"{what} is not a real number ({_short(value)})")
     try:
@@ -118,6 +118,15 @@ def check_number(value: sp.Expr, what: str) -> None:
         raise ExpressionError(f"{what} is undefined or not a real number ({_short(value)})")
     if abs(approx) > MAX_MAGNITUDE:
         raise ExpressionError(_too_large(what, sp.Float(approx)))
+    # Later steps (differentiation, simplification) evaluate it with mpmath, which can fail where
+    # float64 does not (erfc(1e300) is 0.0 in math, OverflowError in mpmath).  Asked here, every
+    # time: sympy caches an assumption found before such a failure, so the failure may not recur
+    # where it was first met.
+    if not value.is_Float:
+        try:
+            value.evalf(20)
+        except Exception:  # noqa: BLE001 - whatever mpmath raises, the number cannot be used
+            raise ExpressionError(f"{what} cannot be evaluated ({_short(value)})") from None
 
 
 def _too_large(what: str, value: sp.Expr) -> str:
