@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -139,11 +139,7 @@ class Activation:
         """
         if not self._source.has(sp.Abs, sp.Max, sp.Min):
             return self.dexpr
-        source = self._source.replace(
-            lambda e: isinstance(e, (sp.sign, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise)
-        )
-        d = derivative(source, x, f"f'(x) of {self.name!r}")
-        return d.replace(lambda e: isinstance(e, (sp.sign, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise))
+        return _autograd_derivative(self._source, self.name)
 
     @cached_property
     def _dexpr_numeric(self) -> sp.Expr:
@@ -252,6 +248,14 @@ def _resolve_kink(kink: str, act: Activation) -> str:
             f"choose one of {', '.join(map(repr, KINK_CONVENTIONS))}"
         )
     return act.paper_kink
+
+
+@lru_cache(maxsize=1024)  # shared by every activation with the same source expression
+def _autograd_derivative(source: sp.Expr, name: str) -> sp.Expr:
+    """d source / dx with sign and heaviside as pieces first, so abs, max and min keep autograd's tie values."""
+    source = source.replace(lambda e: isinstance(e, (sp.sign, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise))
+    d = derivative(source, x, f"f'(x) of {name!r}")
+    return d.replace(lambda e: isinstance(e, (sp.sign, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise))
 
 
 def activation(

@@ -14,6 +14,7 @@ most ``MAX_DEGREE`` whose real roots have closed forms, or an expression in whic
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 from sympy.core.relational import Relational
@@ -82,6 +83,9 @@ class Kink:
         }
 
 
+# Memoized on the expression (sympy expressions are immutable and hashable): every activation built
+# from the same name and parameters shares the symbolic work; refusals are not cached, so they recur.
+@lru_cache(maxsize=1024)
 @refusing("bringing the expression to piecewise form")
 def piecewise_form(expr: sp.Expr) -> sp.Expr:
     """``expr`` with non-smooth functions rewritten as one flat Piecewise (or unchanged).
@@ -266,6 +270,7 @@ def _holds(cond: sp.Basic, x: sp.Symbol, probe: sp.Expr, x0: sp.Expr) -> bool:
         raise ExpressionError(f"cannot decide whether {_short(cond)} holds beside x = {_short(x0)}") from None
 
 
+@lru_cache(maxsize=1024)
 @refusing("the kink analysis")
 def find_kinks(expr: sp.Expr, dexpr: sp.Expr, x: sp.Symbol) -> tuple[Kink, ...]:
     """Every candidate point where ``expr`` or ``dexpr`` actually jumps."""

@@ -413,6 +413,7 @@ def derivative_size(expr: sp.Basic, x: sp.Symbol) -> int:
     return max(dsize[expr], 1)
 
 
+@functools.lru_cache(maxsize=1024)  # shared by every activation with the same expression
 @refusing("differentiating")
 def derivative(expr: sp.Expr, x: sp.Symbol, what: str) -> sp.Expr:
     """d expr / dx as a flat piecewise form, refused beforehand when it would be too large.

@@ -121,6 +121,7 @@ def kernel_source(label: str, f: sp.Expr, df: sp.Expr, d2f: sp.Expr) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1024)  # printing the source costs ~1.5 ms; a new Activation of a name reuses it
 def kernel_module(label: str, f: sp.Expr, df: sp.Expr, d2f: sp.Expr) -> ModuleType:
     """Import (writing first if needed) the kernel module for these expressions; memoized."""
     return _load(kernel_source(label, f, df, d2f))
