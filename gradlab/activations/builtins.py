@@ -1,4 +1,4 @@
-"""The built-in activations: symbolic definitions, parameters, defaults and allowed ranges.
+"""The built-in activations: names, parameters, defaults, allowed ranges (their formulas: :mod:`.forms`).
 
 Piece conditions are written the way PyTorch's kernels test them, so that differentiating the
 active piece at a kink reproduces autograd's choice (ReLU'(0) = 0, LeakyReLU'(0) = alpha,
@@ -8,17 +8,16 @@ reproduces it (``paper_kink``; ``gl.activation(..., kink="paper")`` selects it) 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
-
-import sympy as sp
+from typing import TYPE_CHECKING
 
 from gradlab._validate import check_interval
 
+if TYPE_CHECKING:
+    import sympy as sp
+
 __all__ = ["BUILTINS", "Builtin", "Param"]
-
-SQRT2 = sp.sqrt(2)
-
 
 @dataclass(frozen=True)
 class Param:
@@ -49,7 +48,8 @@ class Builtin:
 
     name: str
     params: tuple[Param, ...]
-    build: Callable[..., sp.Expr]
+    #: The function of :mod:`gradlab.activations.forms` that builds f.
+    form: str
     doc: str
     #: The kink convention that reproduces the paper's code (Vivswan/GeLUReLUInterpolation on
     #: AnalogVNN) for this family, or None where the paper has no single one.
@@ -57,25 +57,10 @@ class Builtin:
     #: What the paper's code does at this family's kink, in words (shown by ``gradlab show``).
     paper_note: str = ""
 
-
-def _relu(x, alpha):
-    return sp.Piecewise((x, x > 0), (alpha * x, True))
-
-
-def _gelu(x, s):
-    return x * (1 + sp.erf(s * x / SQRT2)) / 2
-
-
-def _sigmoid(z):
-    return 1 / (1 + sp.exp(-z))
-
-
-def _silu(x, beta):
-    return x * _sigmoid(beta * x)
-
-
-def _clipped(x, lam):
-    return sp.Piecewise((0, x <= 0), (x, x < lam), (lam, True))
+    def build(self, x: sp.Symbol, **params: sp.Expr) -> sp.Expr:
+        """f as a sympy expression in ``x`` with these (exact) parameter values."""
+        forms = importlib.import_module("gradlab.activations.forms")  # sympy, only when a formula is needed
+        return getattr(forms, self.form)(x, **params)
 
 
 _INF = float("inf")
@@ -89,7 +74,7 @@ _LIST = [
     Builtin(
         "relu",
         (_ALPHA,),
-        _relu,
+        "relu",
         "x for x > 0, alpha x otherwise",
         paper_note="the paper has no single ReLU'(0): its ReLU<->GELU class at i = 0 gives 0 (kink='autograd'), "
         "AnalogVNN's own ReLU gives 1 (kink='right')",
@@ -97,13 +82,13 @@ _LIST = [
     Builtin(
         "leaky_relu",
         (Param("alpha", 0.01, 0.0, 1.0, doc="slope for x <= 0"),),
-        _relu,
+        "relu",
         "x for x > 0, alpha x otherwise (alpha = 0.01)",
     ),
     Builtin(
         "gelu",
         (_S,),
-        _gelu,
+        "gelu",
         "x Phi(s x) = x/2 (1 + erf(s x / sqrt 2))",
         paper_kink="autograd",
         paper_note="no kink: every convention gives the same f'",
@@ -111,13 +96,13 @@ _LIST = [
     Builtin(
         "gelu_tanh",
         (),
-        lambda x: x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational("0.044715") * x**3))),
+        "gelu_tanh",
         "x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the hardware approximation of GELU",
     ),
     Builtin(
         "silu",
         (_BETA,),
-        _silu,
+        "silu",
         "x sigmoid(beta x)",
         paper_kink="autograd",
         paper_note="no kink: every convention gives the same f'",
@@ -125,7 +110,7 @@ _LIST = [
     Builtin(
         "relu_gelu",
         (_I, _S, _ALPHA),
-        lambda x, i, s, alpha: (1 - i) * _relu(x, alpha) + i * _gelu(x, s),
+        "relu_gelu",
         "(1 - i) relu_alpha(x) + i gelu_s(x), the paper's interpolant",
         paper_kink="autograd",
         paper_note="the paper's ReLU<->GELU class uses ReLU'(0) = 0, as PyTorch autograd (kink='autograd')",
@@ -133,40 +118,40 @@ _LIST = [
     Builtin(
         "relu_silu",
         (_I, _ALPHA),
-        lambda x, i, alpha: (1 - i) * _relu(x, alpha) + i * _silu(x, 1),
+        "relu_silu",
         "(1 - i) relu_alpha(x) + i silu(x), the paper's interpolant",
         paper_kink="right",
         paper_note="the paper's ReLU<->SiLU class uses ReLU'(0) = 1 (x >= 0), the right limit (kink='right'); "
         "PyTorch autograd gives 0",
     ),
-    Builtin("relu6", (), lambda x: _clipped(x, 6), "min(max(x, 0), 6)"),
-    Builtin("clipped_relu", (_LAM,), _clipped, "min(max(x, 0), lam): saturates at lam (ProAct)"),
+    Builtin("relu6", (), "relu6", "min(max(x, 0), 6)"),
+    Builtin("clipped_relu", (_LAM,), "clipped_relu", "min(max(x, 0), lam): saturates at lam (ProAct)"),
     Builtin(
         "bounded_relu",
         (_LAM,),
-        lambda x, lam: sp.Piecewise((0, x <= 0), (x, x <= lam), (0, True)),
+        "bounded_relu",
         "x on (0, lam], 0 elsewhere: falls to zero above lam (ProAct's hard bound)",
     ),
     Builtin(
         "smooth_bounded_relu",
         (_LAM, Param("k", 10.0, 0.0, _INF, (False, False), doc="sharpness of the bound")),
-        lambda x, lam, k: sp.Piecewise((0, x <= 0), (x * _sigmoid(k * (lam - x)), True)),
+        "smooth_bounded_relu",
         "x sigmoid(k (lam - x)) for x > 0, 0 otherwise (ProAct's smooth bound)",
     ),
     Builtin(
         "elu",
         (Param("alpha", 1.0, 0.0, _INF, (False, False), doc="saturation value -alpha"),),
-        lambda x, alpha: sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True)),
+        "elu",
         "x for x > 0, alpha (exp(x) - 1) otherwise",
     ),
-    Builtin("softplus", (_BETA,), lambda x, beta: sp.log(1 + sp.exp(beta * x)) / beta, "log(1 + exp(beta x)) / beta"),
-    Builtin("mish", (), lambda x: x * sp.tanh(sp.log(1 + sp.exp(x))), "x tanh(softplus(x))"),
-    Builtin("tanh", (), sp.tanh, "tanh(x)"),
-    Builtin("sigmoid", (), _sigmoid, "1 / (1 + exp(-x))"),
+    Builtin("softplus", (_BETA,), "softplus", "log(1 + exp(beta x)) / beta"),
+    Builtin("mish", (), "mish", "x tanh(softplus(x))"),
+    Builtin("tanh", (), "tanh", "tanh(x)"),
+    Builtin("sigmoid", (), "sigmoid", "1 / (1 + exp(-x))"),
     Builtin(
         "hardswish",
         (),
-        lambda x: sp.Piecewise((0, x < -3), (x * (x + 3) / 6, x <= 3), (x, True)),
+        "hardswish",
         "x relu6(x + 3) / 6",
     ),
 ]
