@@ -25,7 +25,7 @@ from gradlab.activations import Activation
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Clamp, Gaussian, Laplace, Quantize, Stage, Uniform
 
-__all__ = ["ExactUnsupported", "exact_moments", "exact_plan"]
+__all__ = ["ExactUnsupported", "exact_moments", "exact_plan", "level_distribution"]
 
 _NOISE = (Gaussian, Uniform, Laplace)
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
@@ -158,6 +158,18 @@ def _lattice(acts, plan: ExactPlan, d, dfx):
 
 def _lattice_sums(acts, plan: ExactPlan, d, dfx, k0, k1, band: int):
     """Sums over the levels k0[j] .. k1[j] of each input j, as (n, band) arrays padded with empty levels."""
+    p, levels = _level_probabilities(plan, d, k0, k1, band)
+    mean_abs, bias, second = [], [], []
+    for a, d_clean in zip(acts, dfx):
+        diff = a.df(levels) - d_clean[:, None]
+        mean_abs.append((p * np.abs(diff)).sum(1))
+        bias.append((p * diff).sum(1))
+        second.append((p * diff * diff).sum(1))
+    return _pack(np.stack(mean_abs), np.stack(bias), np.stack(second))
+
+
+def _level_probabilities(plan: ExactPlan, d, k0, k1, band: int) -> tuple[np.ndarray, np.ndarray]:
+    """(p, levels), each (n, band): P(x~ = level) for the levels k0[j] .. k1[j] of input j, padded with p = 0."""
     q = plan.quantizer
     P = float(q.precision)
     ks = k0[:, None] + np.arange(band)
@@ -174,23 +186,45 @@ def _lattice_sums(acts, plan: ExactPlan, d, dfx, k0, k1, band: int):
     use_lo = np.concatenate([z, np.full((n, 1), np.inf)], axis=1) <= 0
     p = np.where(use_lo, cum_lo[:, 1:] - cum_lo[:, :-1], cum_hi[:, :-1] - cum_hi[:, 1:])
     # Padding levels carry no probability; valuing them at the band's last level keeps f' finite there.
-    levels = q.values(np.minimum(ks, k1[:, None]))
-    mean_abs, bias, second = [], [], []
-    for a, d_clean in zip(acts, dfx):
-        diff = a.df(levels) - d_clean[:, None]
-        mean_abs.append((p * np.abs(diff)).sum(1))
-        bias.append((p * diff).sum(1))
-        second.append((p * diff * diff).sum(1))
-    return _pack(np.stack(mean_abs), np.stack(bias), np.stack(second))
+    return p, q.values(np.minimum(ks, k1[:, None]))
+
+
+def level_distribution(chain: Chain, x: float) -> tuple[np.ndarray, np.ndarray]:
+    """The exact distribution of x~ for one clean input x: (levels, probabilities), both 1-D.
+
+    Defined for the chains whose x~ takes finitely many values: noise -> clamps -> a final
+    deterministic Quantize, as in :func:`exact_moments` (the same probabilities, so
+    sum(p * |f'(levels) - f'(x)|) is its e(x)), or deterministic stages then a stochastic
+    rounding (two levels).  Levels the noise reaches with probability below 1e-17 are left out.
+    """
+    plan = exact_plan(chain)
+    d = plan.pre.apply(np.array([float(x)])) if len(plan.pre) else np.array([float(x)])
+    q = plan.quantizer
+    if q is None and plan.noise is not None:
+        raise ExactUnsupported(f"x~ is continuous under {chain!r}: it has a density, not levels")
+    if q is None:
+        levels, p = d, np.ones(1)
+    elif plan.noise is None:
+        low, high, up = _two_levels(q, d)
+        levels, p = np.concatenate([low, high]), np.concatenate([1.0 - up, up])
+    else:
+        k0, k1 = _level_bands(plan, d)
+        p, levels = (v[0] for v in _level_probabilities(plan, d, k0, k1, int(k1[0] - k0[0]) + 1))
+    keep = p > 0
+    return levels[keep], p[keep]
+
+
+def _two_levels(q: Quantize, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stochastic rounding of d: the level below |d| (sign kept), the one above, and the probability of the latter."""
+    a = np.abs(d) * float(q.precision)
+    k = np.floor(a)
+    sign = np.where(d < 0, -1.0, 1.0)
+    return q.values(sign * k), q.values(sign * (k + 1)), a - k
 
 
 def _stochastic_rounding(acts, q: Quantize, d, dfx):
     """x~ = sign(d) k/P or sign(d) (k + 1)/P with k = floor(|d| P), the latter with probability frac(|d| P)."""
-    a = np.abs(d) * float(q.precision)
-    k = np.floor(a)
-    up = a - k
-    sign = np.where(d < 0, -1.0, 1.0)
-    low, high = q.values(sign * k), q.values(sign * (k + 1))
+    low, high, up = _two_levels(q, d)
     moments = np.zeros((3, len(acts), d.size))
     for ia, act in enumerate(acts):
         for value, prob in ((low, 1.0 - up), (high, up)):
