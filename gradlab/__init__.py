@@ -23,6 +23,7 @@ _EXPORTS = {
     "Activation": "gradlab.activations",
     "ExpressionError": "gradlab.activations",
     "Kink": "gradlab.activations",
+    "NumericActivation": "gradlab.activations",
     "activation": "gradlab.activations",
     "activations": "gradlab.activations",
     "ExactUnsupported": "gradlab.engines",

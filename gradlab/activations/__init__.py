@@ -16,6 +16,7 @@ _EXPORTS = {
     "Activation": "activation",
     "ExpressionError": "parser",
     "Kink": "analysis",
+    "NumericActivation": "numeric",
     "activations": "activation",
     "parse_expression": "parser",
     "x": "activation",

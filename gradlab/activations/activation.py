@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from gradlab.activations.analysis import (
 )
 from gradlab.activations.builtins import BUILTINS
 from gradlab.activations.guards import derivative
+from gradlab.activations.numeric import NUMERIC_KINK, NumericActivation
 from gradlab.activations.parser import ExpressionError, parse_expression
 from gradlab.conventions import KINK_CHOICES, KINK_CONVENTIONS
 from gradlab.kernels.codegen import kernel_module
@@ -259,8 +260,12 @@ def _autograd_derivative(source: sp.Expr, name: str) -> sp.Expr:
 
 
 def activation(
-    spec: str | Activation, *, name: str | None = None, kink: str | None = None, **params: float
-) -> Activation:
+    spec: str | Activation | NumericActivation | Callable,
+    *,
+    name: str | None = None,
+    kink: str | None = None,
+    **params: float,
+) -> Activation | NumericActivation:
     """An activation by built-in name (``'relu_gelu', i=0.5``) or by expression (``'x*tanh(x)'``).
 
     Expression strings may use ``x``, the names passed as keyword parameters, numbers, ``pi``,
@@ -270,13 +275,30 @@ def activation(
     ``kink`` values f' exactly at a kink (:data:`KINK_CONVENTIONS`; 'paper' picks the convention of
     the paper's code for the family).  Left out, a new activation follows PyTorch autograd and an
     :class:`Activation` object is returned as it is, with its own convention.
+
+    Any other callable (a PyTorch function or ``nn.Module`` acting elementwise on tensors) is handed
+    to :func:`gradlab.torch_bridge.torch_activation`, which needs the ``torch`` extra and returns a
+    :class:`NumericActivation` whose f' is the callable's autograd (its own backward, if custom).
+    torch is imported only then, by that module: this one never imports it.
     """
-    if isinstance(spec, Activation):
+    if isinstance(spec, (Activation, NumericActivation)):
         if params or name:
             raise TypeError("parameters cannot be given with an Activation object; build a new one")
         return spec if kink is None else spec.with_kink(kink)
+    if callable(spec) and not isinstance(spec, str):
+        if params or kink not in (None, NUMERIC_KINK):
+            raise TypeError(
+                "a callable activation takes only name=: its parameters are its own and f' at a kink is what "
+                f"its backward returns, got {', '.join(sorted([*params, *(['kink'] if kink else [])]))}"
+            )
+        from gradlab.torch_bridge import torch_activation  # needs torch: only for a callable
+
+        return torch_activation(spec, name=name)
     if not isinstance(spec, str):
-        raise TypeError(f"activation must be a built-in name, an expression string or an Activation, got {spec!r}")
+        raise TypeError(
+            "activation must be a built-in name, an expression string, an Activation or a PyTorch callable, "
+            f"got {spec!r}"
+        )
     key = spec.strip()
     if key in BUILTINS:
         family = BUILTINS[key]

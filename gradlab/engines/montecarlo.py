@@ -10,7 +10,10 @@ Two paths:
   counts and a table of f' at the levels (no per-activation compilation, no sample storage).
 - general: one compiled pass per input draws each sample, evaluates every activation's f' on it and
   accumulates the sums (a kernel generated for the chain and the activations, compiled once and
-  cached); no sample is stored.
+  cached); no sample is stored.  A :class:`NumericActivation` (f' a Python callable, e.g. from
+  PyTorch) cannot be called from that kernel: its samples are drawn by the chain's own kernel
+  from the same streams (so it shares the others' samples), a block of inputs at a time of about
+  CHUNK_BYTES, and its f' is evaluated on each block.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gradlab._budget import CHUNK_BYTES
-from gradlab.activations import Activation
+from gradlab.activations import Activation, NumericActivation
 from gradlab.perturbations.chain import Chain, seed_of
 
 __all__ = ["mc_moments"]
@@ -126,10 +129,44 @@ def _general(acts, dfx, xs, chain, key, stream0, samples):
     """One compiled pass per input: draw x~, evaluate every f', accumulate the sums (no samples stored)."""
     from gradlab.kernels.codegen import fused_module
 
-    kernels = fused_module(chain.kernels, len(chain), [a.kernels for a in acts])
     sums = np.zeros((len(acts), 3, xs.size))
     nonfinite = np.zeros(xs.size, np.int64)
-    kernels.moment_sums(xs, chain.params(), key, stream0, samples, np.ascontiguousarray(dfx), sums, nonfinite)
+    compiled = [i for i, a in enumerate(acts) if not isinstance(a, NumericActivation)]
+    numeric = [i for i, a in enumerate(acts) if isinstance(a, NumericActivation)]
+    if compiled:
+        kernels = fused_module(chain.kernels, len(chain), [acts[i].kernels for i in compiled])
+        part = np.zeros((len(compiled), 3, xs.size))
+        kernels.moment_sums(xs, chain.params(), key, stream0, samples, np.ascontiguousarray(dfx[compiled]), part,
+                            nonfinite)
+        sums[compiled] = part
+    if numeric:
+        nonfinite = _sampled_sums([acts[i] for i in numeric], dfx[numeric], xs, chain, key, stream0, samples,
+                                  sums, numeric)
     stats = dict(zip(STATS, _moments_from_diffs(sums[:, 0], sums[:, 1], sums[:, 2], samples - nonfinite)))
     stats["nonfinite"] = np.broadcast_to(nonfinite, stats["bias"].shape).astype(np.float64)
     return stats
+
+
+def _sampled_sums(acts, dfx, xs, chain: Chain, key, stream0, samples, sums, rows) -> np.ndarray:
+    """sums[rows[a], :, j] for numeric activations: the chain's samples in blocks, f' evaluated on each.
+
+    Sample s at xs[j] is draw s of stream stream0 + j, as in the fused pass.  Returns the count of
+    non-finite samples per input.
+    """
+    # A block holds the samples and about five working copies (f', the difference, its square, ...).
+    per_input = 6 * 8 * samples
+    block = max(1, CHUNK_BYTES // per_input)
+    nonfinite = np.zeros(xs.size, np.int64)
+    for start in range(0, xs.size, block):
+        stop = min(start + block, xs.size)
+        draws = np.empty((stop - start, samples))
+        chain.perturb_into(xs[start:stop], key, stream0 + start, draws)
+        finite = np.isfinite(draws)
+        nonfinite[start:stop] = draws.size // (stop - start) - finite.sum(1)
+        safe = np.where(finite, draws, 0.0)
+        for a, d_clean, row in zip(acts, dfx, rows):
+            d = np.where(finite, a.df(safe) - d_clean[start:stop, None], 0.0)
+            sums[row, 0, start:stop] = d.sum(1)
+            sums[row, 1, start:stop] = (d * d).sum(1)
+            sums[row, 2, start:stop] = np.abs(d).sum(1)
+    return nonfinite

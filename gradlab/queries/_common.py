@@ -1,29 +1,31 @@
 """What every query shares: turning user arguments into activations, chains and grids; identity columns."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from gradlab.activations import Activation, activation
+from gradlab.activations import Activation, NumericActivation, activation
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Stage
 
 __all__ = ["ActivationLike", "METHODS", "as_activations", "as_chain", "as_grid"]
 
 METHODS = ("auto", "exact", "mc")
-ActivationLike = str | Activation
+#: A name or expression, an Activation, a NumericActivation, or a PyTorch callable (see gl.activation).
+ActivationLike = str | Activation | NumericActivation | Callable
 
 
-def as_activations(acts: ActivationLike | Sequence[ActivationLike]) -> list[Activation]:
-    """One or several activations (names, expressions or Activation objects) as a list."""
-    if isinstance(acts, (str, Activation)):
+def as_activations(acts: ActivationLike | Sequence[ActivationLike]) -> list[Activation | NumericActivation]:
+    """One or several activations (names, expressions, Activation objects, torch callables) as a list."""
+    # A callable is one activation even when iterable (torch's nn.Sequential is both).
+    if isinstance(acts, (str, Activation, NumericActivation)) or callable(acts):
         items = [acts]
     elif isinstance(acts, Iterable) and not isinstance(acts, bytes):
         items = list(acts)
     else:
         raise TypeError(
-            "activations must be a name, an expression, an Activation or a list of them, "
+            "activations must be a name, an expression, an Activation, a PyTorch callable or a list of them, "
             f"got {type(acts).__name__} {acts!r}"
         )
     if not items:
