@@ -48,6 +48,7 @@ _EXPORTS = {
     "step_discontinuity": "gradlab.queries",
     "train_noisy": "gradlab.queries",
     "sweep": "gradlab.sweeps",
+    "torch_activation": "gradlab.torch_bridge",
 }
 
 __all__ = sorted(_EXPORTS)
