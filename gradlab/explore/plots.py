@@ -1,0 +1,44 @@
+"""Figures only the explorer draws, in the style of :mod:`gradlab.plots` (which draws the others).
+
+Like every gradlab plot, each takes the frame the model computed and draws it; nothing is computed here.
+"""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from gradlab.plots import PALETTE, plt, style
+
+__all__ = ["figure_png", "plot_levels"]
+
+
+def plot_levels(levels: pd.DataFrame, x0: float, error: float, label: str) -> Figure:
+    """The law of x~ at one input: a stem per level (its probability), and f' there against f'(x0).
+
+    ``levels`` is :func:`gradlab.explore.model.level_view`'s frame; ``error`` the e(x0) it gave.
+    """
+    with style():
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(4.4, 3.6), sharex=True, constrained_layout=True)
+        top.vlines(levels["level"], 0, levels["probability"], color=PALETTE[0], lw=2)
+        top.plot(levels["level"], levels["probability"], "o", ms=3, color=PALETTE[0])
+        top.axvline(x0, color=PALETTE[1], ls="--", lw=1, label=f"clean input x = {x0:g}")
+        top.set(ylabel="P(x~ = level)", title=f"{label}: where x~ lands, and f' there")
+        top.legend(frameon=False, loc="upper right")
+        bottom.plot(levels["level"], levels["df"], "s", ms=3.5, color=PALETTE[2], label="f'(level)")
+        bottom.axhline(levels["df_x"].iloc[0], color=PALETTE[1], ls="--", lw=1, label="f'(x), clean")
+        bottom.set(xlabel="level of x~ (input units)", ylabel="f'",
+                   title=f"e(x) = sum of P(level) |f'(level) - f'(x)| = {error:.4g}")
+        bottom.legend(frameon=False, loc="best")
+        return fig
+
+
+def figure_png(fig: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes, and the figure closed (a page redrawn on every slider move must not keep them)."""
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
