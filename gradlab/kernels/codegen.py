@@ -16,6 +16,7 @@ import importlib.util
 import math
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -301,9 +302,14 @@ def fused_module(chain: ModuleType, n_stages: int, activations: list[ModuleType]
     return _load(fused_source(chain, n_stages, activations))
 
 
-def chain_module(kernel_names: list[str]) -> ModuleType:
+def chain_module(kernel_names: Sequence[str]) -> ModuleType:
     """The compiled module for a chain structure: perturb1, perturb_many, lattice_counts."""
-    return _load(chain_source(kernel_names))
+    return _chain_module(tuple(kernel_names))
+
+
+@functools.lru_cache(maxsize=256)  # the source and its hash cost ~50 us, paid per call by small-array users
+def _chain_module(kernel_names: tuple[str, ...]) -> ModuleType:
+    return _load(chain_source(list(kernel_names)))
 
 
 def _load(source: str) -> ModuleType:
