@@ -302,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_cmd_figures)
 
+    from gradlab.explore import cli as explore_cli
+
+    explore_cli.add_arguments(command("explore", explore_cli.HELP))
+
     p = command("cache", "the compiled-kernel cache: where it is and what it holds, or empty it")
     p.add_argument("action", nargs="?", default="info", choices=["info", "clear"],
                    help="info: location, entries, files and size; clear: remove every generated kernel (rebuilt "
