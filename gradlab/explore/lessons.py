@@ -137,7 +137,7 @@ SECTIONS: tuple[Section, ...] = (
         "the window w and on the noise: the paper's \"about 100x\" is one point on a curve.",
         "With the paper's chain, make ReLU's error near zero at least 100 times GELU's by changing the "
         "window and the leakage.",
-        Settings(family="relu_gelu", i=0.0, window=1 / 16, leakage=0.5, precision=256),
+        Settings(family="relu", window=1 / 16, leakage=0.5, precision=256),
     ),
     Section(
         "gsd",
