@@ -49,6 +49,8 @@ _EXPORTS = {
     "train_noisy": "gradlab.queries",
     "sweep": "gradlab.sweeps",
     "torch_activation": "gradlab.torch_bridge",
+    "AuditReport": "gradlab.audit",
+    "audit": "gradlab.audit",
 }
 
 __all__ = sorted(_EXPORTS)

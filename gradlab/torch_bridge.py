@@ -45,17 +45,17 @@ def import_torch() -> ModuleType:
     return torch
 
 
-def torch_callable(fn: Any) -> tuple[TorchFunction, str]:
-    """(a float64 CPU callable on tensors, a default name) for a module, an autograd.Function or a function.
+def torch_callable(fn: Any, dtype: str = "float64") -> tuple[TorchFunction, str]:
+    """(a CPU callable on tensors, a default name) for a module, an autograd.Function or a function.
 
-    An ``nn.Module`` is copied, moved to float64 on the CPU and put in eval mode (the user's own
+    An ``nn.Module`` is copied, moved to ``dtype`` on the CPU and put in eval mode (the user's own
     module is left as it is); an ``autograd.Function`` subclass is called through ``.apply``.
     """
     torch = import_torch()
     if isinstance(fn, type) and issubclass(fn, torch.autograd.Function):
         return fn.apply, fn.__name__
     if isinstance(fn, torch.nn.Module):
-        module = copy.deepcopy(fn).to(device="cpu", dtype=torch.float64).eval()
+        module = copy.deepcopy(fn).to(device="cpu", dtype=getattr(torch, dtype)).eval()
         return module, type(fn).__name__
     if not callable(fn) or isinstance(fn, str):
         raise TypeError(f"a PyTorch activation must be a callable on tensors or an nn.Module, got {fn!r}")
@@ -73,23 +73,25 @@ def _as_output(torch: ModuleType, y: Any, x: Any, what: str) -> Any:
     return y
 
 
-def torch_values(fn: TorchFunction, values: np.ndarray, what: str = "the function") -> np.ndarray:
-    """fn at ``values`` (1-D float64), as float64 NumPy."""
+def torch_values(fn: TorchFunction, values: np.ndarray, what: str = "the function",
+                 dtype: str = "float64") -> np.ndarray:
+    """fn at ``values`` (1-D), computed on a tensor of ``dtype``, returned as float64 NumPy."""
     torch = import_torch()
-    x = torch.from_numpy(np.array(values, dtype=np.float64))
+    x = torch.from_numpy(np.array(values, dtype=np.float64)).to(getattr(torch, dtype))
     with torch.no_grad():
         y = _as_output(torch, fn(x), x, what)
     return y.detach().to(torch.float64).numpy().copy()
 
 
-def torch_derivative(fn: TorchFunction, values: np.ndarray, what: str = "the function") -> np.ndarray:
-    """d fn / dx at ``values`` (1-D float64) by autograd (the sum of the outputs' gradients), as float64 NumPy.
+def torch_derivative(fn: TorchFunction, values: np.ndarray, what: str = "the function",
+                     dtype: str = "float64") -> np.ndarray:
+    """d fn / dx at ``values`` (1-D) by autograd on a tensor of ``dtype``, returned as float64 NumPy.
 
     For an elementwise function the gradient of sum(fn(x)) is f' at each x; :func:`check_elementwise`
     refuses the others.
     """
     torch = import_torch()
-    x = torch.tensor(np.asarray(values, dtype=np.float64), requires_grad=True)
+    x = torch.tensor(np.asarray(values, dtype=np.float64), dtype=getattr(torch, dtype), requires_grad=True)
     with torch.enable_grad():
         y = _as_output(torch, fn(x), x, what)
         if not y.requires_grad:

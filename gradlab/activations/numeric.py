@@ -36,12 +36,13 @@ _SHIFT = 0.3819660112501051  # 2 - golden ratio
 
 
 def find_jumps(
-    fn: ArrayFunction, lo: float, hi: float, *, points: int = 4097, min_jump: float = 1e-6
+    fn: ArrayFunction, lo: float, hi: float, *, points: int = 4097, min_jump: float = 1e-6, iterations: int = 60
 ) -> list[tuple[float, float, float]]:
     """Estimated jumps of ``fn`` on [lo, hi]: a sorted list of (x, a, b), the jump inside [a, b].
 
     ``fn`` is evaluated on ``points`` cells; every cell whose change is a local maximum is bisected
-    toward its larger half 60 times (to a width near float64's spacing).  A smooth function's
+    toward its larger half ``iterations`` times (60: to a width near float64's spacing; fewer for a
+    function that is itself smooth below some width, such as a difference quotient).  A smooth function's
     change shrinks with the width; a jump's does not, and is reported when it exceeds ``min_jump``
     times (1 + the largest |fn| on the grid).  x is the shortest decimal inside [a, b] (a jump at
     0 is reported at 0, not at 1e-21).  Jumps smaller than that, and two jumps in one cell of the
@@ -66,7 +67,7 @@ def find_jumps(
         return []
     a, b = u[idx].copy(), u[idx + 1].copy()
     va, vb = v[idx].copy(), v[idx + 1].copy()
-    for _ in range(60):
+    for _ in range(check_int("iterations", iterations, minimum=0)):
         m = 0.5 * (a + b)
         vm = np.asarray(fn(m), dtype=np.float64)
         # Follow the half that changes more; ties (a smooth cell) go left, which is harmless.
