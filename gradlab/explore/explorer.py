@@ -27,7 +27,7 @@ def _():
 @app.cell
 def _(KINK_CHOICES, ROUNDING, mo, model):
     family = mo.ui.dropdown(list(model.FAMILIES), value="relu_gelu", label="activation")
-    i = mo.ui.slider(0, 1, 0.05, value=0.0, label="interpolation i (0: ReLU, 1: smooth)", show_value=True)
+    i = mo.ui.slider(0, 1, 0.05, value=0.0, label="interpolation i", show_value=True)
     s = mo.ui.slider(0.5, 5, 0.25, value=1.0, label="GELU scale s", show_value=True)
     lam = mo.ui.slider(0.05, 1, 0.05, value=0.5, label="clip threshold λ", show_value=True)
     k = mo.ui.slider(1, 100, 1, value=20, label="sharpness k", show_value=True)
@@ -37,12 +37,12 @@ def _(KINK_CHOICES, ROUNDING, mo, model):
     noise_by = mo.ui.radio(["leakage", "scale"], value="leakage", label="noise set by", inline=True)
     leakage = mo.ui.slider(0.01, 0.99, 0.01, value=0.5, label="leakage", show_value=True)
     log_scale = mo.ui.slider(-4, -0.5, 0.1, value=-2.5, label="log10 scale (σ, width or b)", show_value=True)
-    precision = mo.ui.slider(steps=list(model.PRECISIONS), value=256, label="precision P (levels per unit)",
+    precision = mo.ui.slider(steps=list(model.PRECISIONS), value=256, label="precision P",
                              show_value=True)
     rounding = mo.ui.dropdown(list(ROUNDING), value="half_toward_zero", label="rounding")
     clamp = mo.ui.checkbox(value=True, label="clamp to [-1, 1]")
     window = mo.ui.slider(steps=list(model.WINDOWS), value=1 / 16, label="window |x| <= w", show_value=True)
-    x0 = mo.ui.slider(-0.25, 0.25, 0.0005, value=0.0, label="x for the x~ view", show_value=True,
+    x0 = mo.ui.slider(-0.25, 0.25, 0.0005, value=0.0, label="x (for x~)", show_value=True,
                       include_input=True)
     return (clamp, expression, family, i, k, kink, lam, leakage, log_scale, noise, noise_by, precision,
             rounding, s, window, x0)
@@ -202,7 +202,7 @@ def _(controls, curves_view, depth_view, error_view, levels_view, live, mo, prob
                          mo.hstack([error_view, depth_view], widths=[1, 1])]))
     mo.vstack([
         mo.md("# gradlab explorer: how smoothness decides the gradient error on noisy, quantized hardware"),
-        mo.hstack([controls, _views], widths=[1, 4], gap=1.5, align="start"),
+        mo.hstack([controls, _views], widths=[1.5, 4], gap=1.5, align="start"),
     ])
     return
 

@@ -51,10 +51,10 @@ class Section:
 def check_kink(act: Activation) -> Check:
     """Kink question: f' must jump at x = 0 while f itself is continuous there."""
     at0 = [k for k in act.kinks() if k.x == 0]
+    if at0 and at0[0].jump_f != 0:
+        return Check(False, f"{act.label}: f itself jumps at 0 (by {float(at0[0].jump_f):g}): a step, not a kink")
     if not at0 or at0[0].jump_df == 0:
         return Check(False, f"{act.label}: f' is continuous at 0 (smoothness {act.smoothness}); no kink there yet")
-    if at0[0].jump_f != 0:
-        return Check(False, f"{act.label}: f itself jumps at 0 (by {float(at0[0].jump_f):g}): a step, not a kink")
     return Check(True, f"{act.label}: f is continuous at 0 and f' jumps by {float(at0[0].jump_df):g}, "
                  f"from {float(at0[0].df_left):g} to {float(at0[0].df_right):g}: a kink")
 
