@@ -49,8 +49,8 @@ _EXPORTS = {
     "train_noisy": "gradlab.queries",
     "sweep": "gradlab.sweeps",
     "torch_activation": "gradlab.torch_bridge",
-    "AuditReport": "gradlab.audit",
-    "audit": "gradlab.audit",
+    "AuditReport": "gradlab.derivative_audit",
+    "audit": "gradlab.derivative_audit",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -45,7 +45,24 @@ def _cmd_list(args: argparse.Namespace) -> None:
             print(textwrap.fill(f"{indent}{defaults}  [{allowed}]", WIDTH, subsequent_indent=indent + "  "))
 
 
+def _user_object(spec: str):
+    """A 'module:name' argument: the user's own object (importing the module runs it, at the user's request)."""
+    from gradlab.derivative_audit import load_object
+
+    return load_object(spec)
+
+
+def _is_object_spec(text: str) -> bool:
+    # Expressions never hold ':'; module:name and file.py:name always do.
+    return ":" in text
+
+
 def _cmd_show(args: argparse.Namespace) -> None:
+    if _is_object_spec(args.name):
+        if args.params:
+            raise ValueError(f"parameters cannot be given for {args.name!r}: a callable's parameters are its own")
+        print(gl.activation(_user_object(args.name), name=args.name.rpartition(":")[2]).describe())
+        return
     act = gl.activation(args.name, kink=args.kink, **_parse_params(args.params))
     kinks = act.kinks()
     lines = [
@@ -109,6 +126,30 @@ def _cmd_error(args: argparse.Namespace) -> None:
     with pd.option_context("display.max_rows", 500, "display.width", 200):
         print(f"chain: {chain}")
         print(df[cols].to_string(index=False))
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from gradlab._io import check_table_path, save_table
+
+    if args.out:
+        check_table_path(args.out)
+    forward = _user_object(args.forward) if _is_object_spec(args.forward) else args.forward
+    derivative = _user_object(args.derivative) if args.derivative else None
+    chain = None if args.no_impact else gl.analog(args.leakage, args.precision)
+    x = _parse_range(args.x) if args.x else None
+    report = gl.audit(forward, derivative, x=x, dtype=args.dtype, kink=args.kink, chain=chain,
+                      name=args.forward.rpartition(":")[2] if _is_object_spec(args.forward) else None)
+    print(report.summary())
+    cols = ["x", "claimed", "true", "abs_error", "rel_error", "tolerance", "status"]
+    with pd.option_context("display.width", 200):
+        print("worst points:")
+        print(report.worst[cols].to_string(index=False))
+    if args.out:
+        path = save_table(report.frame, args.out)
+        print(f"wrote {len(report.frame)} rows to {path}")
+    return 1 if report.verdict == "bug" else 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
@@ -278,6 +319,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write the table to FILE.csv or FILE.parquet instead of printing")
     p.set_defaults(run=_cmd_error)
 
+    p = command("audit", "check a hand-written derivative against the true derivative of a function")
+    p.description = (
+        "Check a claimed derivative (a hand-written backward) against the true derivative of FORWARD on a grid dense "
+        "near 0 and near every kink; print the verdict (ok, convention: differs only at kinks, or bug), the kinks, "
+        "the wrong intervals and, for a bug, the gradient error it causes under the analog chain. Exit status 1 for "
+        "a bug. MODULE:NAME arguments import the named module (running its code): that is your explicit request."
+    )
+    p.add_argument("forward", metavar="FORWARD",
+                   help="built-in name or expression in x (the truth is symbolic), or MODULE:NAME / FILE.py:NAME of "
+                   "a PyTorch or NumPy function")
+    p.add_argument("--derivative", metavar="MODULE:NAME",
+                   help="the claim: a function returning f' (NumPy or PyTorch), or a PyTorch module / "
+                   "autograd.Function whose backward is the claim; left out, the backward of a PyTorch FORWARD")
+    p.add_argument("--x", metavar="START:STOP:N", help="the grid (default -6:6:10001), plus points near 0 and kinks")
+    p.add_argument("--dtype", choices=["float64", "float32", "float16"],
+                   help="float type the claim computes in (default float64, or what a NumPy claim returns)")
+    p.add_argument("--kink", default="autograd", choices=["autograd", "left", "right", "midpoint"],
+                   help="the convention at a kink that counts as ok (another makes the verdict 'convention')")
+    p.add_argument("--leakage", type=float, default=0.5, help="the analog chain's leakage, for a bug's gradient error")
+    p.add_argument("--precision", type=float, default=256, help="the analog chain's quantization steps per unit")
+    p.add_argument("--no-impact", action="store_true", help="skip the gradient error under the chain")
+    p.add_argument("--out", metavar="FILE", help="also write every point to FILE.csv or FILE.parquet")
+    p.set_defaults(run=_cmd_audit)
+
     p = command("sweep", "run one query over a grid of parameters (a TOML spec); resumable, locally or on Dask")
     p.add_argument("spec", help="the sweep spec, a TOML file (see the README's Sweeps section)")
     p.add_argument("--out", metavar="FILE", required=True, help="write the table to FILE.csv or FILE.parquet")
@@ -324,7 +389,7 @@ def _figure_options(p: argparse.ArgumentParser, where: str) -> None:
 
 
 #: Options whose value may start with '-' (a range such as -0.1:0.1:21), which argparse takes for an option.
-_RANGE_OPTIONS = ("--x",)
+_RANGE_OPTIONS = ("--x",)  # shared by error and audit
 _NEGATIVE = re.compile(r"^-[\d.]")
 
 
@@ -381,7 +446,7 @@ def _run(who: str, work) -> int:
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        work()
+        status = work()  # a command may return its exit status (audit: 1 for a bug)
     except _Terminated:
         print(f"{who}: terminated", file=sys.stderr)
         return 143
@@ -397,7 +462,7 @@ def _run(who: str, work) -> int:
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -278,15 +278,15 @@ def _resolve_claim(forward: Any, derivative: Any, dtype: str | None) -> tuple[Ca
     if derivative is None:
         if isinstance(forward, str) or not callable(forward):
             raise ValueError("derivative is required unless forward is a PyTorch callable whose backward is the claim")
-        derivative, how = forward, "autograd of the forward (its backward)"
+        derivative, how = forward, f"the backward of {_name_of(forward)}"
         torch_claim = True
         if not (_is_torch_object(forward) or _numpy_or_torch(forward, "forward") == "torch"):
             raise ValueError("derivative is required for a NumPy forward (only a PyTorch forward carries a backward)")
     elif _is_torch_object(derivative):
-        torch_claim, how = True, "autograd of the derivative object (its backward)"
+        torch_claim, how = True, f"the backward of {_name_of(derivative)}"
     elif callable(derivative):
         torch_claim = False
-        how = "the derivative function"
+        how = _name_of(derivative)
     else:
         raise TypeError("derivative must be a function returning f', a PyTorch module or autograd.Function whose "
                         f"backward is the claim, or None, got {derivative!r}")
@@ -313,6 +313,10 @@ def _resolve_claim(forward: Any, derivative: Any, dtype: str | None) -> tuple[Ca
         # A NumPy claim computes in whatever type it computes in: judge it in that one.
         dt = _dtype_name(np.asarray(derivative(np.linspace(-1.0, 1.0, 5))).dtype)
     return (lambda v: _as_values(derivative(np.asarray(v).astype(dt)), v)), dt, how
+
+
+def _name_of(obj: Any) -> str:
+    return getattr(obj, "__name__", None) or type(obj).__name__
 
 
 def _as_values(out: Any, v: np.ndarray) -> np.ndarray:
@@ -476,7 +480,7 @@ def audit(
     with np.errstate(invalid="ignore", divide="ignore"):
         err = np.abs(claimed - true)
         err = np.where(np.isfinite(claimed) | ~finite_true, err, np.inf)
-        rel = err / np.abs(true)
+        rel = np.where(err == 0, 0.0, err / np.abs(true))
     if not finite_true.all():
         notes.append(f"the true derivative is not finite at {int((~finite_true).sum())} point(s); not judged there")
     bad = np.where(finite_true, ~(err <= tol), False)
