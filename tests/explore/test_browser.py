@@ -1,0 +1,164 @@
+"""A real browser: ``gradlab explore`` served on loopback, driven by headless Chromium through selenium.
+
+Moving the interpolation slider i from 0 to 1 must take the displayed gradient step discontinuity
+from 1 to 0 (relu_gelu(i): GSD = 1 - i) and redraw the plots.  Skipped only where Chromium, its
+driver, selenium or marimo are missing, saying which.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+#: Upper bounds on every wait, seconds: the test can fail, never hang.
+START_TIMEOUT = 90
+UPDATE_TIMEOUT = 45
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_server(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"gradlab explore exited with {proc.returncode}: {proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"gradlab explore did not answer on {url} within {START_TIMEOUT} s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End the server and anything it started (its own process group), waiting a bounded time."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server():
+    pytest.importorskip("marimo", reason="marimo (the 'explore' extra) is not installed")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gradlab.cli", "explore", "--port", str(port), "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        _wait_for_server(url, proc)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def browser():
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("Chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the 'test' extra) is not installed")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="gradlab-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1600,1250"):
+        opts.add_argument(arg)
+    # The driver named explicitly: Selenium Manager must not try to download one.
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(START_TIMEOUT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(driver, condition, what: str, timeout: float = UPDATE_TIMEOUT):
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+    except TimeoutException:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+
+
+def _text(driver, css: str) -> str | None:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        found = driver.find_elements(By.CSS_SELECTOR, css)
+        return found[0].text.strip() if found else None
+    except StaleElementReferenceException:
+        return None
+
+
+def _img_src(driver, alt: str) -> str | None:
+    """The address of the image whose alt text starts with ``alt`` (a redrawn figure gets a new one)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        imgs = driver.find_elements(By.CSS_SELECTOR, f"img[alt^='{alt}']")
+        return imgs[0].get_attribute("src") if imgs else None
+    except StaleElementReferenceException:
+        return None
+
+
+def _plot_src(driver) -> str | None:
+    return _img_src(driver, "f and f")
+
+
+def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(server)
+    _wait(browser, lambda d: _text(d, "#gl-gsd") == "1", "the explorer to show GSD = 1 at i = 0", START_TIMEOUT)
+    assert _text(browser, "#gl-smoothness") == "C0"
+    before_plot = _plot_src(browser)
+    before_ratio = _text(browser, "#gl-ratio")
+    assert before_plot and float(before_ratio) > 5  # ReLU near zero: about 10 times GELU at w = 1/16
+    browser.save_screenshot(str(tmp_path / "explorer_i0.png"))
+
+    # The i slider: marimo draws it in a shadow root; its thumb takes the keyboard (End: the maximum).
+    slider = next(s for s in browser.find_elements(By.CSS_SELECTOR, "marimo-slider")
+                  if "interpolation i" in (s.get_attribute("data-label") or ""))
+    thumb = slider.shadow_root.find_element(By.CSS_SELECTOR, "[role=slider]")
+    thumb.send_keys(Keys.END)
+
+    _wait(browser, lambda d: _text(d, "#gl-gsd") == "0", "GSD = 0 after moving i to 1")
+    assert _text(browser, "#gl-smoothness") == "Cinf"
+    _wait(browser, lambda d: _text(d, "#gl-ratio") == "1", "the ratio to GELU to become 1 (i = 1 is GELU)")
+    _wait(browser, lambda d: _plot_src(d) not in (None, before_plot), "the f and f' plot to be redrawn")
+    shot = tmp_path / "explorer_i1.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+
+    # Monte Carlo only on demand: its button redraws e(x) with the sampled points.
+    error_src = _img_src(browser, "gradient error")
+    button = next(b for b in browser.find_elements(By.CSS_SELECTOR, "marimo-button")
+                  if "Monte Carlo points" in (b.get_attribute("data-label") or ""))
+    button.shadow_root.find_element(By.CSS_SELECTOR, "button").click()
+    _wait(browser, lambda d: _img_src(d, "gradient error") not in (None, error_src), "the Monte Carlo points")
+    assert _text(browser, "#gl-gsd") == "0"  # the live numbers did not move
+    browser.save_screenshot(str(tmp_path / "explorer_mc.png"))
