@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from gradlab._validate import check_choice, check_int, check_positive
-from gradlab.activations.numeric import NumericActivation, find_jumps
+from gradlab.activations.numeric import NumericActivation, _shortest, find_jumps
 
 __all__ = ["CONVENTIONS", "DTYPES", "VERDICTS", "AuditReport", "audit", "load_object"]
 
@@ -47,7 +47,7 @@ CONVENTIONS = ("left", "right", "midpoint", "autograd")
 #: Float types a claim may be judged in.
 DTYPES = ("float64", "float32", "float16")
 #: The default grid: 10,001 points on [-6, 6] (plus the dense points near 0 and the kinks).
-DEFAULT_X = np.arange(-5000, 5001) * 0.0012
+DEFAULT_X = np.arange(-5000, 5001) * 6.0 / 5000  # exactly -6, 0 and 6 among them
 
 # Central stencils (offsets -4..4 and -3..3, in steps h) and one-sided ones (0..6 and 0..5).
 _C8 = np.array([1 / 280, -4 / 105, 1 / 5, -4 / 5, 0.0, 4 / 5, -1 / 5, 4 / 105, -1 / 280])
@@ -181,16 +181,15 @@ class _FiniteDifferences:
         h = 1e-2 * np.maximum(1.0, np.abs(x) / 100)
         side = np.zeros(x.shape) if side is None else np.asarray(side, dtype=np.float64)
         if self.kinks.size:
-            gap = x[:, None] - self.kinks[None, :]
+            gap = self.kinks[None, :] - x[:, None]
             near = np.abs(gap).argmin(1)
             dist = gap[np.arange(x.size), near]
             crowded = (np.abs(dist) < 4.5 * h) & (side == 0)
-            # Step away from the nearest kink; shrink h if the stencil would reach another.
-            side = np.where(crowded, np.where(dist >= 0, 1.0, -1.0), side)
-            others = np.abs(gap)
-            others[np.arange(x.size), near] = np.inf
-            room = others.min(1) / 7.0
-            h = np.where(side != 0, np.minimum(h, room), h)
+            # Step away from the nearest kink (from a point on it, to the right) ...
+            side = np.where(crowded, np.where(dist <= 0, 1.0, -1.0), side)
+            # ... with h small enough that the 6 steps stop short of any kink ahead.
+            ahead = np.where(side[:, None] * gap > 0, side[:, None] * gap, np.inf)
+            h = np.where(side != 0, np.minimum(h, ahead.min(1) / 7.0), h)
         value = np.empty(x.shape)
         error = np.empty(x.shape)
         central = side == 0
@@ -222,11 +221,34 @@ def _fd_truth(f: Callable[[np.ndarray], np.ndarray], label: str) -> _Truth:
             s = delta * np.maximum(1.0, np.abs(u))
             return (f(u + s) - f(u - s)) / (2 * s)
 
-        cells = find_jumps(slope, lo, hi, iterations=14)
-        out: list[_Kink] = []
-        for x0 in sorted({c[0] for c in cells} | {float(c) for c in candidates}):
-            w = 4 * delta * max(1.0, abs(x0))
-            if out and x0 - out[-1].x <= out[-1].width + w:
+        def zone(x0):
+            return 4 * delta * max(1.0, abs(x0))
+
+        # First the forward's own jumps in slope, located only to the width of the difference
+        # (snapped to the shortest decimal there: a kink at 6 is reported at 6); a jump of the claim
+        # inside such a zone locates it better.  Then the claim's other jumps, checked with the
+        # stencils kept clear of the kinks already found.
+        found = [_shortest(c[0] - zone(c[0]), c[0] + zone(c[0])) for c in find_jumps(slope, lo, hi, iterations=14)]
+        claimed = [float(c) for c in candidates]
+        for i, x0 in enumerate(found):
+            inside = [c for c in claimed if abs(c - x0) <= zone(x0)]
+            if inside:
+                found[i] = min(inside, key=lambda c: abs(c - x0))
+        found = sorted(set(found))
+        fd.kinks = np.array(found)  # every stencil stops short of the other candidates
+        out = _confirm(found, zone, [])
+        rest = [c for c in claimed if all(abs(c - k.x) > k.width + zone(c) for k in out)]
+        fd.kinks = np.array(sorted([k.x for k in out] + rest))
+        out = sorted(_confirm(rest, zone, out), key=lambda k: k.x)
+        fd.kinks = np.array([k.x for k in out])
+        return out
+
+    def _confirm(xs, zone, known):
+        """Kinks among xs: one-sided limits, extrapolated to x0 so a smooth slope between them cancels, differ."""
+        out = list(known)
+        for x0 in xs:
+            w = zone(x0)
+            if any(abs(x0 - k.x) <= k.width + w for k in out):
                 continue
             at = np.array([x0 - w, x0 + w, x0 - 2 * w, x0 + 2 * w])
             d, e = fd.df(at, np.array([-1.0, 1.0, -1.0, 1.0]))
@@ -234,7 +256,6 @@ def _fd_truth(f: Callable[[np.ndarray], np.ndarray], label: str) -> _Truth:
             dl, dr = 2 * d[0] - d[2], 2 * d[1] - d[3]
             if abs(dr - dl) > 30 * e.max() + 1e-8 * (1 + abs(dl) + abs(dr)):
                 out.append(_Kink(x0, w, float(dl) + 0.0, float(dr) + 0.0, math.nan, "estimate"))
-        fd.kinks = np.array([k.x for k in out])
         return out
 
     def activation_df(v):
