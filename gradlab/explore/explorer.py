@@ -12,6 +12,7 @@ app = marimo.App(width="full", app_title="gradlab explorer")
 
 @app.cell
 def _():
+    import dataclasses
     import math
 
     import marimo as mo
@@ -21,7 +22,7 @@ def _():
     from gradlab.explore import model
     from gradlab.explore import plots as xplots
 
-    return KINK_CHOICES, ROUNDING, math, mo, model, plots, xplots
+    return KINK_CHOICES, ROUNDING, dataclasses, math, mo, model, plots, xplots
 
 
 @app.cell
@@ -68,14 +69,15 @@ def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, mo, model,
 
 @app.cell
 def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, mo, model, noise, noise_by, precision,
-      rounding, s, window, x0):
+      rounding, s):
+    # The window and x are left out on purpose: each view cell takes the one it needs, so moving
+    # x redraws only the view of x~, and moving the window leaves that view alone.
     try:
         settings = model.Settings(
             family=family.value, i=i.value, s=s.value, lam=lam.value, k=k.value, expression=expression.value,
             kink=kink.value, noise=noise.value, leakage=leakage.value,
             scale=10.0**log_scale.value if noise_by.value == "scale" else None,
-            precision=precision.value, rounding=rounding.value, clamp=clamp.value, window=window.value,
-            x0=x0.value,
+            precision=precision.value, rounding=rounding.value, clamp=clamp.value,
         )
         act = settings.activation
         chain = settings.chain
@@ -87,7 +89,7 @@ def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, mo, model,
 
 
 @app.cell
-def _(act, chain, math, mo, model, problem, settings):
+def _(act, chain, dataclasses, math, mo, model, problem, settings, window):
     def _cell(key, label, value, note=""):
         return (f'<div class="gl-stat"><div class="gl-label">{label}</div>'
                 f'<div class="gl-value" id="gl-{key}" data-value="{value}">{value}</div>'
@@ -98,14 +100,15 @@ def _(act, chain, math, mo, model, problem, settings):
 
     live = numbers = None
     if problem is None:
-        numbers = model.live_numbers(settings)
-        _w = settings.window
+        _st = dataclasses.replace(settings, window=window.value)
+        numbers = model.live_numbers(_st)
+        _w = _st.window
         _wtext = f"1/{round(1 / _w)}" if _w < 1 else "1"
         _stats = "".join([
             _cell("gsd", "gradient step discontinuity", _num(numbers["gsd"]), "|f'(0+) - f'(0-)|"),
             _cell("smoothness", "smoothness", numbers["smoothness"], "C0: kink; Cinf: smooth"),
             _cell("ep", "effective precision", _num(numbers["effective_precision"], 3) + " bits",
-                  f"log2 1/|f'(1/P) - f'(0)|, P = {settings.precision:g}"),
+                  f"log2 1/|f'(1/P) - f'(0)|, P = {_st.precision:g}"),
             _cell("enz", "error near zero", _num(numbers["error_near_zero"]), f"mean e(x) over |x| <= {_wtext}"),
             _cell("ratio", "ratio to GELU", _num(numbers["ratio"], 3), f"GELU: {_num(numbers['reference_error'])}"),
         ])
@@ -122,10 +125,10 @@ def _(act, chain, math, mo, model, problem, settings):
 
 
 @app.cell
-def _(mo, model, plots, problem, settings, xplots):
+def _(dataclasses, mo, model, plots, problem, settings, window, xplots):
     curves_view = None
     if problem is None:
-        _panels = model.curves(settings)
+        _panels = model.curves(dataclasses.replace(settings, window=window.value))
         _fig = plots.plot_quantized_family(
             _panels, f"{settings.activation.label}: f and f', clean and as the hardware sees them",
             points=["noisy + quantized"])
@@ -134,12 +137,12 @@ def _(mo, model, plots, problem, settings, xplots):
 
 
 @app.cell
-def _(mo, model, problem, settings, xplots):
+def _(dataclasses, mo, model, problem, settings, x0, xplots):
     levels_view = None
     if problem is None:
         try:
-            _levels, _e = model.level_view(settings)
-            _fig = xplots.plot_levels(_levels, settings.x0, _e, settings.activation.label)
+            _levels, _e = model.level_view(dataclasses.replace(settings, x0=x0.value))
+            _fig = xplots.plot_levels(_levels, x0.value, _e, settings.activation.label)
             levels_view = mo.image(xplots.figure_png(_fig), alt="distribution of x~", width="100%")
         except model.ExactUnsupported as _exc:
             levels_view = mo.callout(mo.md(f"No exact law of x~ here: {_exc}"), kind="warn")
@@ -154,11 +157,12 @@ def _(mo):
 
 
 @app.cell
-def _(mo, model, plots, problem, run_mc, settings, xplots):
+def _(dataclasses, mo, model, plots, problem, run_mc, settings, window, xplots):
     error_view = None
     if problem is None:
+        _st = dataclasses.replace(settings, window=window.value)
         try:
-            _exact = model.error_curve(settings)
+            _exact = model.error_curve(_st)
             _why = ""
         except model.ExactUnsupported as _exc:
             _exact = model.empty_errors()
@@ -166,10 +170,10 @@ def _(mo, model, plots, problem, run_mc, settings, xplots):
         if run_mc.value:
             with mo.status.progress_bar(total=21, title="Monte Carlo", subtitle="one input at a time",
                                         remove_on_exit=True) as _bar:
-                _mc = model.mc_points(settings, progress=lambda done, total: _bar.update())
+                _mc = model.mc_points(_st, progress=lambda done, total: _bar.update())
         else:
             _mc = model.empty_errors()
-        _fig = plots.plot_gradient_error(_exact, _mc, f"gradient error e(x) on |x| <= {settings.window:g}",
+        _fig = plots.plot_gradient_error(_exact, _mc, f"gradient error e(x) on |x| <= {_st.window:g}",
                                          floor=1e-8)
         _parts = [mo.image(xplots.figure_png(_fig), alt="gradient error e(x)", width="100%"), run_mc]
         if _why:

@@ -38,7 +38,8 @@ def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     """The figure as PNG bytes, and the figure closed (a page redrawn on every slider move must not keep them)."""
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format="png", dpi=dpi)
+        # Light compression: the page is served on loopback, where bytes are cheap and time is not.
+        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     finally:
         plt.close(fig)
     return buf.getvalue()
