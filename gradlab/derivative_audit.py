@@ -100,18 +100,20 @@ def _is_torch_object(obj: Any) -> bool:
 
 
 def _numpy_or_torch(fn: Callable, what: str) -> str:
-    """'numpy' if fn maps a float64 array to numbers of the same shape, else 'torch' if it maps a tensor."""
-    probe = np.linspace(-1.0, 1.0, 5)
+    """'numpy' if fn accepts a float64 array (and returns no tensor), else 'torch' (then tried on tensors)."""
     try:
-        out = fn(probe.copy())
-        if not type(out).__module__.startswith("torch") and np.shape(out) == probe.shape:
-            np.asarray(out, dtype=np.float64)
-            return "numpy"
-    except Exception:  # noqa: BLE001 - any failure on arrays means: try tensors
-        pass
-    if "torch" not in sys.modules and importlib.util.find_spec("torch") is None:
-        raise TypeError(f"{what} must map a float64 NumPy array to an array of the same shape (torch is not "
-                        "installed, so it cannot be a PyTorch callable)")
+        out = fn(np.linspace(-1.0, 1.0, 5))
+    except Exception as exc:  # noqa: BLE001 - any failure on arrays means: try tensors
+        failure = exc
+    else:
+        return "torch" if type(out).__module__.startswith("torch") else "numpy"
+    try:
+        has_torch = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        has_torch = False
+    if not has_torch:
+        raise TypeError(f"{what} failed on a float64 NumPy array ({type(failure).__name__}: {failure}); torch is "
+                        "not installed, so it cannot be a PyTorch callable either")
     return "torch"
 
 
