@@ -139,3 +139,18 @@ def test_relu_one_at_zero_is_a_convention_in_torch_too():
     k = report.kinks.iloc[0]
     assert k["x"] == 0 and k["follows"] == "right" and k["autograd"] == 0.0
     assert gl.audit(torch.relu, lambda t: (t > 0).to(t.dtype)).verdict == "ok"
+
+
+def test_readme_torch_example_runs(capsys):
+    # The README's ```py blocks need torch, so tests/test_readme.py (```python blocks) leaves them to this file.
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```py\n(.*?)```", text, re.S)
+    assert blocks
+    namespace = {"gl": gl, "np": np, "chain": CHAIN}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)  # our own README, not user input
+    out = capsys.readouterr().out
+    assert "kinks unknown" in out and "[0.0013594" in out
