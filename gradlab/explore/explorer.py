@@ -89,7 +89,7 @@ def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, mo, model,
 
 
 @app.cell
-def _(act, chain, dataclasses, math, mo, model, problem, settings, window):
+def _(act, chain, dataclasses, math, mo, model, problem, settings, window, xplots):
     def _cell(key, label, value, note=""):
         return (f'<div class="gl-stat"><div class="gl-label">{label}</div>'
                 f'<div class="gl-value" id="gl-{key}" data-value="{value}">{value}</div>'
@@ -103,7 +103,7 @@ def _(act, chain, dataclasses, math, mo, model, problem, settings, window):
         _st = dataclasses.replace(settings, window=window.value)
         numbers = model.live_numbers(_st)
         _w = _st.window
-        _wtext = f"1/{round(1 / _w)}" if _w < 1 else "1"
+        _wtext = xplots.window_text(_w)
         _stats = "".join([
             _cell("gsd", "gradient step discontinuity", _num(numbers["gsd"]), "|f'(0+) - f'(0-)|"),
             _cell("smoothness", "smoothness", numbers["smoothness"], "C0: kink; Cinf: smooth"),
@@ -173,8 +173,8 @@ def _(dataclasses, mo, model, plots, problem, run_mc, settings, window, xplots):
                 _mc = model.mc_points(_st, progress=lambda done, total: _bar.update())
         else:
             _mc = model.empty_errors()
-        _fig = plots.plot_gradient_error(_exact, _mc, f"gradient error e(x) on |x| <= {_st.window:g}",
-                                         floor=1e-8)
+        _title = f"gradient error e(x) on |x| <= {xplots.window_text(_st.window)}"
+        _fig = plots.plot_gradient_error(_exact, _mc, _title, floor=1e-8)
         _parts = [mo.image(xplots.figure_png(_fig), alt="gradient error e(x)", width="100%"), run_mc]
         if _why:
             _parts.insert(0, mo.callout(mo.md(f"No exact curve: {_why}. Press the button for Monte Carlo."),
@@ -191,7 +191,7 @@ def _(mo, model, plots, problem, run_depth, settings, xplots):
         with mo.status.progress_bar(total=len(_depths), title="Depth experiment", remove_on_exit=True) as _bar:
             _depth = model.depth_view(settings, depths=_depths, progress=lambda done, total: _bar.update())
         _fig = plots.plot_depth_error(_depth, f"{settings.activation.label} and GELU through depth")
-        depth_view = mo.vstack([mo.image(xplots.figure_png(_fig), alt="gradient error against depth",
+        depth_view = mo.vstack([mo.image(xplots.figure_png(_fig, tight=True), alt="gradient error against depth",
                                          width="100%"), run_depth])
     elif problem is None:
         depth_view = mo.vstack([mo.md("**Depth**: random MLPs run clean and under the chain (Monte Carlo, "

@@ -33,7 +33,7 @@ h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #d
 
 
 def _img(fig, alt: str) -> str:
-    data = base64.b64encode(xplots.figure_png(fig)).decode("ascii")
+    data = base64.b64encode(xplots.figure_png(fig, tight=True)).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
@@ -53,7 +53,8 @@ def _section(section: Section) -> str:
                                                 points=["noisy + quantized"]), "f and f' clean and quantized")]
     if section.key in ("window", "gsd"):
         figures.append(_img(plots.plot_gradient_error(model.error_curve(st), model.empty_errors(),
-                                                      f"gradient error e(x) on |x| <= {st.window:g}", floor=1e-8),
+                                                      f"gradient error e(x) on |x| <= {xplots.window_text(st.window)}",
+                                                      floor=1e-8),
                             "gradient error e(x)"))
     if section.key == "depth":
         figures.append(_img(plots.plot_depth_error(model.depth_view(st), f"{st.activation.label} and GELU"),
@@ -61,7 +62,8 @@ def _section(section: Section) -> str:
     ratio = numbers["ratio"]
     line = (f"At these settings: GSD {numbers['gsd']:.3g}, smoothness {numbers['smoothness']}, effective "
             f"precision {numbers['effective_precision']:.3g} bits at P = {st.precision:g}"
-            + (f", ReLU-side / GELU error near zero {ratio:.3g} (window {st.window:g})" if ratio == ratio else "")
+            + (f", error near zero (|x| <= {xplots.window_text(st.window)}) {ratio:.3g} times GELU's"
+               if ratio == ratio else "")
             + ".")
     return (f"<h2>{html.escape(section.title)}</h2>\n<p>{_markdown(section.text)}</p>\n"
             f"{''.join(figures)}\n<p class=\"numbers\">{html.escape(line)}</p>\n"

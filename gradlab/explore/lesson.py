@@ -26,15 +26,15 @@ def _():
         """The page's answer to the student: a green tick or an amber cross, and why."""
         return mo.callout(mo.md(f"{check.mark} {check.message}"), kind="success" if check.ok else "warn")
 
-    def figure(fig, alt):
-        return mo.image(xplots.figure_png(fig), alt=alt, width="100%")
+    def figure(fig, alt, tight=False):
+        return mo.image(xplots.figure_png(fig, tight=tight), alt=alt, width="85%")
 
     def header(section):
         return mo.md(f"## {section.title}\n\n{section.text}\n\n**Question.** {section.question}")
 
     mo.md("# Why activation smoothness matters on noisy, quantized hardware\n\n"
           "Five short steps. Each ends with a question: move its controls until the page says ✓.")
-    return S, dataclasses, figure, header, lessons, mo, model, plots, verdict
+    return S, dataclasses, figure, header, lessons, mo, model, plots, verdict, xplots
 
 
 @app.cell
@@ -48,7 +48,8 @@ def _(S, dataclasses, figure, header, kink_expr, lessons, mo, model, plots, verd
     _st = dataclasses.replace(S["kink"].start, expression=kink_expr.value)
     try:
         _act = _st.activation
-        _body = [figure(plots.plot_quantized_family(model.curves(_st), f"{_act.label}: f and f'"), "f and f'"),
+        _body = [figure(plots.plot_quantized_family(model.curves(_st), f"{_act.label}: f and f'",
+                                                             points=["noisy + quantized"]), "f and f'"),
                  mo.md(f"smoothness **{_act.smoothness}**; kinks: "
                        + (", ".join(f"x = {float(k.x):g} (f' jumps by {float(k.jump_df):g})" for k in _act.kinks())
                           or "none")),
@@ -90,13 +91,13 @@ def _(S, mo, model):
 
 
 @app.cell
-def _(S, dataclasses, figure, header, lessons, mo, model, plots, verdict, w_leak, w_window):
+def _(S, dataclasses, figure, header, lessons, mo, model, plots, verdict, w_leak, w_window, xplots):
     _st = dataclasses.replace(S["window"].start, window=w_window.value, leakage=w_leak.value)
     _n = model.live_numbers(_st)
     mo.vstack([
         header(S["window"]), mo.hstack([w_window, w_leak]),
         figure(plots.plot_gradient_error(model.error_curve(_st), model.empty_errors(),
-                                         f"e(x) on |x| <= {_st.window:g} under {_st.chain!r}", floor=1e-8),
+                                         f"e(x) on |x| <= {xplots.window_text(_st.window)}", floor=1e-8),
                "gradient error of ReLU and GELU"),
         mo.md(f"error near zero: ReLU **{_n['error_near_zero']:.4g}**, GELU **{_n['reference_error']:.4g}**; "
               f"ratio **{_n['ratio']:.1f}**"),
@@ -112,14 +113,15 @@ def _(S, mo):
 
 
 @app.cell
-def _(S, dataclasses, figure, g_i, header, lessons, mo, model, plots, verdict):
+def _(S, dataclasses, figure, g_i, header, lessons, mo, model, plots, verdict, xplots):
     _st = dataclasses.replace(S["gsd"].start, i=g_i.value)
     _n = model.live_numbers(_st)
     mo.vstack([
         header(S["gsd"]), g_i,
-        figure(plots.plot_quantized_family(model.curves(_st), f"{_st.activation.label}"), "interpolant f and f'"),
-        mo.md(f"GSD **{_n['gsd']:.3g}**; error near zero (|x| <= {_st.window:g}) **{_n['ratio']:.2f}** times "
-              "GELU's"),
+        figure(plots.plot_quantized_family(model.curves(_st), _st.activation.label,
+                                           points=["noisy + quantized"]), "interpolant f and f'"),
+        mo.md(f"GSD **{_n['gsd']:.3g}**; error near zero (|x| <= {xplots.window_text(_st.window)}) "
+              f"**{_n['ratio']:.2f}** times GELU's"),
         verdict(lessons.check_gsd(_n["gsd"])),
     ])
     return
@@ -146,7 +148,8 @@ def _(S, d_run, mo, model):
 
 @app.cell
 def _(S, d_answer, d_run, depth_result, figure, header, lessons, mo, plots, verdict):
-    _plot = (figure(plots.plot_depth_error(depth_result, "ReLU and GELU through depth"), "error against depth")
+    _plot = (figure(plots.plot_depth_error(depth_result, "ReLU and GELU through depth"), "error against depth",
+                    tight=True)
              if depth_result is not None else mo.md(""))
     mo.vstack([header(S["depth"]), mo.hstack([d_answer, d_run]), _plot,
                verdict(lessons.check_depth(d_answer.value, depth_result))])

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from gradlab.plots import PALETTE, plt, style
 
-__all__ = ["figure_png", "plot_levels"]
+__all__ = ["figure_png", "plot_levels", "window_text"]
 
 
 def plot_levels(levels: pd.DataFrame, x0: float, error: float, label: str) -> Figure:
@@ -34,12 +34,24 @@ def plot_levels(levels: pd.DataFrame, x0: float, error: float, label: str) -> Fi
         return fig
 
 
-def figure_png(fig: Figure, dpi: int = 110) -> bytes:
-    """The figure as PNG bytes, and the figure closed (a page redrawn on every slider move must not keep them)."""
+def window_text(width: float) -> str:
+    """A window half-width as it reads best: 1/64 for 0.015625 (the explorer's windows are powers of two)."""
+    if 0 < width < 1 and abs(1 / width - round(1 / width)) < 1e-9 / width:
+        return f"1/{round(1 / width)}"
+    return f"{width:g}"
+
+
+def figure_png(fig: Figure, dpi: int = 110, tight: bool = False) -> bytes:
+    """The figure as PNG bytes, and the figure closed (a page redrawn on every slider move must not keep them).
+
+    ``tight`` crops to what is drawn, titles wider than the figure included; it costs another
+    layout pass, so the views redrawn on every slider move go without it.
+    """
     buf = io.BytesIO()
     try:
         # Light compression: the page is served on loopback, where bytes are cheap and time is not.
-        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1},
+                    bbox_inches="tight" if tight else None)
     finally:
         plt.close(fig)
     return buf.getvalue()
