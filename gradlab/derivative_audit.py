@@ -486,7 +486,10 @@ def audit(
     notes: list[str] = []
 
     # Kinks of the forward; jumps of the claim get dense points too (where a wrong branch shows).
-    claim_jumps = [j[0] for j in find_jumps(claim, lo, hi)] if hi > lo else []
+    # A claim computed in a short float type steps with its inputs' rounding (about |f''| ulp(x)):
+    # only jumps well above those steps count.
+    min_jump = max(1e-6, 64 * float(np.finfo(dt).eps))
+    claim_jumps = [j[0] for j in find_jumps(claim, lo, hi, min_jump=min_jump)] if hi > lo else []
     kinks = truth.kinks(lo, hi, claim_jumps) if hi > lo else []
     grid = [xs, _dense_near(0.0, lo, hi) if lo <= 0.0 <= hi else np.array([])]
     grid += [_dense_near(k.x, lo, hi) for k in kinks] + [_dense_near(c, lo, hi) for c in claim_jumps]

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gradlab._budget import CHUNK_BYTES
+from gradlab._budget import CHUNK_BYTES, check_memory
 from gradlab.activations import Activation, NumericActivation
 from gradlab.perturbations.chain import Chain, seed_of
 
@@ -155,6 +155,9 @@ def _sampled_sums(acts, dfx, xs, chain: Chain, key, stream0, samples, sums, rows
     """
     # A block holds the samples and about five working copies (f', the difference, its square, ...).
     per_input = 6 * 8 * samples
+    # One input's samples are held whole (its stream cannot be resumed from Python): refuse what cannot fit.
+    check_memory(f"samples={samples} per input for an activation given as a callable (held one input at a time)",
+                 per_input)
     block = max(1, CHUNK_BYTES // per_input)
     nonfinite = np.zeros(xs.size, np.int64)
     for start in range(0, xs.size, block):
