@@ -333,8 +333,10 @@ def _resolve_claim(forward: Any, derivative: Any, dtype: str | None) -> tuple[Ca
 
         return claim, dt, how + " (on tensors)"
     if dtype is None:
-        # A NumPy claim computes in whatever type it computes in: judge it in that one.
-        dt = _dtype_name(np.asarray(derivative(np.linspace(-1.0, 1.0, 5))).dtype)
+        # A NumPy claim computes in whatever float type it computes in: judge it in that one (an
+        # integer or boolean result, as (x > 0) * 1 gives, is exact: float64).
+        returned = np.asarray(derivative(np.linspace(-1.0, 1.0, 5))).dtype
+        dt = returned.name if returned.name in DTYPES else "float64"
     return (lambda v: _as_values(derivative(np.asarray(v).astype(dt)), v)), dt, how
 
 

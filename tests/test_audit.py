@@ -152,6 +152,7 @@ def test_relu_with_f_prime_at_zero_one_is_a_convention_named_right():
     ok = gl.audit("relu", lambda x: (x > 0).astype(float))
     assert ok.verdict == "ok" and ok.kinks.iloc[0]["follows"] == "left, autograd"
     assert gl.audit("relu", lambda x: (x >= 0).astype(float), kink="right").verdict == "ok"
+    assert gl.audit("relu", lambda x: (x >= 0) * 1).dtype == "float64"  # integer results are exact
     assert gl.audit("relu", lambda x: np.where(x > 0, 1.0, np.where(x == 0, 0.5, 0.0))).kinks.iloc[0][
         "follows"] == "midpoint"
 
