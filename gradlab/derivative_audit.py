@@ -315,8 +315,9 @@ def _resolve_claim(forward: Any, derivative: Any, dtype: str | None) -> tuple[Ca
                         f"backward is the claim, or None, got {derivative!r}")
     dt = "float64" if dtype is None else _dtype_name(dtype)
     if torch_claim:
-        from gradlab.torch_bridge import torch_callable, torch_derivative
+        from gradlab.torch_bridge import check_elementwise, torch_callable, torch_derivative
 
+        check_elementwise(torch_callable(derivative)[0], f"the backward of {_name_of(derivative)}")
         call, _ = torch_callable(derivative, dt)
         return (lambda v: torch_derivative(call, v, "the claimed backward", dt)), dt, how
     kind = _numpy_or_torch(derivative, "derivative")
@@ -533,6 +534,8 @@ def audit(
             i = at[np.argmin(np.abs(pts[at] - k.x))]  # the kink's row shows the point nearest to it
             row["claimed"] = float(claimed[i])
             row["follows"] = ", ".join(_judge_at_kink(k, k.x, claimed[i], true[i], tol[i], kink)[1])
+        else:
+            row["follows"] = f"(no {dt} input falls on it)"
         kink_rows.append(row)
     kinks_frame = pd.DataFrame(kink_rows, columns=["x", "source", *CONVENTIONS, "claimed", "follows", "status"])
 

@@ -154,3 +154,38 @@ def test_readme_torch_example_runs(capsys):
         exec(compile(block, "README.md", "exec"), namespace)  # our own README, not user input
     out = capsys.readouterr().out
     assert "kinks unknown" in out and "[0.0013594" in out
+
+
+def test_show_and_audit_a_torch_object_from_the_command_line(tmp_path, monkeypatch, capsys):
+    import sys
+    import textwrap
+
+    from gradlab.cli import main
+
+    (tmp_path / "bridge_cli_acts.py").write_text(textwrap.dedent("""
+        import math
+        import torch
+
+        relu6 = torch.nn.ReLU6()
+
+        class GeluPi(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                phi = torch.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+                return grad * (0.5 * (1 + torch.erf(x / math.sqrt(2))) + math.pi * x * phi)
+    """))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    assert main(["show", "bridge_cli_acts:relu6"]) == 0
+    out = capsys.readouterr().out
+    assert "kinks unknown" in out and "estimate" in out
+    assert "x ~ 0:" in out and "x ~ 6:" in out  # the scan finds ReLU6's two kinks
+    assert main(["audit", "bridge_cli_acts:GeluPi", "--x=-3:3:301", "--no-impact"]) == 1
+    out = capsys.readouterr().out
+    assert "the backward of GeluPi" in out and ": bug" in out.splitlines()[0]
