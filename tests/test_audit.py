@@ -266,3 +266,11 @@ def test_command_line_audit(tmp_path, monkeypatch, capsys):
         assert code == 2, args
         assert message in err and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("forward, claim", [("gelu", gelu_grad_missing_factor), ("gelu", gelu_grad_sign_slip),
+                                            ("silu", silu_grad_wrong_constant), ("silu", silu_grad_wrong_below_zero)])
+def test_planted_bugs_are_caught_in_float32_too(forward, claim):
+    report = gl.audit(forward, claim, dtype="float32", chain=None)
+    assert report.verdict == "bug" and report.dtype == "float32"
+    assert report.frame.loc[report.frame["status"] == "bug", "x"].between(-6, 0, inclusive="left").any()
