@@ -1,8 +1,9 @@
 """A real browser: ``gradlab explore`` served on loopback, driven by headless Chromium through selenium.
 
 Moving the interpolation slider i from 0 to 1 must take the displayed gradient step discontinuity
-from 1 to 0 (relu_gelu(i): GSD = 1 - i) and redraw the plots.  Skipped only where Chromium, its
-driver, selenium or marimo are missing, saying which.
+from 1 to 0 (relu_gelu(i): GSD = 1 - i) and redraw the plots; the Monte Carlo button must add its
+points; a typed expression the parser refuses must be refused on the page, a valid one analysed.
+Skipped only where Chromium, its driver, selenium or marimo are missing, saying which.
 """
 import os
 import shutil
@@ -162,3 +163,22 @@ def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
     _wait(browser, lambda d: _img_src(d, "gradient error") not in (None, error_src), "the Monte Carlo points")
     assert _text(browser, "#gl-gsd") == "0"  # the live numbers did not move
     browser.save_screenshot(str(tmp_path / "explorer_mc.png"))
+
+    # A typed expression is parsed safely; what the parser refuses is said on the page.
+    from selenium.webdriver.support.ui import Select
+
+    family = next(e for e in browser.find_elements(By.CSS_SELECTOR, "marimo-dropdown")
+                  if "activation" in (e.get_attribute("data-label") or ""))
+    Select(family.shadow_root.find_element(By.CSS_SELECTOR, "select")).select_by_visible_text("expression")
+    text = _wait(browser, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "marimo-text")
+                                          if "f(x) =" in (e.get_attribute("data-label") or "")), None),
+                 "the expression field")
+    field = text.shadow_root.find_element(By.CSS_SELECTOR, "input")
+    field.clear()
+    field.send_keys("__import__('os').system('true')", Keys.ENTER)
+    _wait(browser, lambda d: "ExpressionError" in d.find_element(By.TAG_NAME, "body").text,
+          "the parser's refusal on the page")
+    field.clear()
+    field.send_keys("max(x, 0)", Keys.ENTER)
+    _wait(browser, lambda d: _text(d, "#gl-gsd") == "1", "GSD = 1 for max(x, 0)")
+    browser.save_screenshot(str(tmp_path / "explorer_expression.png"))
