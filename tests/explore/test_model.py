@@ -29,6 +29,19 @@ def test_numpy_evaluation_matches_the_compiled_kernels(spec, params, kink):
     assert quick.df(0.0) == compiled.df(0.0)  # scalars stay scalars, and the kink value is the convention's
 
 
+@pytest.mark.parametrize("spec", [
+    "exp(x/4)", "log(1 + x*x)", "sqrt(1 + x*x)", "sin(x)", "cos(x)", "sinh(x)", "cosh(x)", "atan(x)", "asinh(x)",
+    "erf(x)", "erfc(x)", "abs(x)", "sign(x)*x", "heaviside(x)*x", "min(x, 0)", "sigmoid(x)*x", "Phi(x)*x",
+    "phi(x)", "relu(x)", "elu", "softplus", "mish", "hardswish", "gelu_tanh", "sigmoid", "tanh", "relu6", "silu",
+])
+def test_numpy_evaluation_covers_every_parser_function_and_builtin(spec):
+    # Each function the safe parser accepts must print to NumPy/SciPy code with the kernels' values.
+    grid = np.concatenate([np.linspace(-3, 3, 301), [0.0, 3.0, 6.0]])
+    quick, compiled = model.explorer_activation(spec), gl.activation(spec)
+    np.testing.assert_allclose(quick.f(grid), compiled.f(grid), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(quick.df(grid), compiled.df(grid), rtol=1e-12, atol=1e-14)
+
+
 def test_activations_are_cached_per_value():
     assert model.explorer_activation("relu_gelu", i=0.25) is model.explorer_activation("relu_gelu", i=0.25)
     assert model.explorer_activation("relu_gelu", i=0.25) is not model.explorer_activation("relu_gelu", i=0.3)
