@@ -59,11 +59,13 @@ def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, mo, model,
     _noise = [noise]
     if noise.value != "none":
         _noise += [noise_by, leakage if noise_by.value == "leakage" else log_scale]
+    # Controls that come and go sit at the end of their own group: marimo's front end can lose an
+    # element drawn after a list that changed length (the precision slider vanished that way).
     controls = mo.vstack([
-        mo.md("**Activation**"), family, *_shown, kink,
-        mo.md("**Hardware**"), *_noise, precision, rounding, clamp,
-        mo.md("**View**"), window, x0,
-    ], gap=0.4)
+        mo.vstack([mo.md("**Activation**"), family, kink, *_shown], gap=0.4),
+        mo.vstack([mo.md("**Hardware**"), precision, rounding, clamp, *_noise], gap=0.4),
+        mo.vstack([mo.md("**View**"), window, x0], gap=0.4),
+    ], gap=0.8)
     return (controls,)
 
 

@@ -5,6 +5,7 @@ from 1 to 0 (relu_gelu(i): GSD = 1 - i) and redraw the plots; the Monte Carlo bu
 points; a typed expression the parser refuses must be refused on the page, a valid one analysed.
 Skipped only where Chromium, its driver, selenium or marimo are missing, saying which.
 """
+import contextlib
 import os
 import shutil
 import signal
@@ -54,18 +55,32 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-@pytest.fixture
-def server():
+@contextlib.contextmanager
+def _serve(*options: str):
+    """``gradlab explore --port P --no-browser *options`` on a free loopback port; yields its address."""
     pytest.importorskip("marimo", reason="marimo (the 'explore' extra) is not installed")
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gradlab.cli", "explore", "--port", str(port), "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradlab.cli", "explore", "--port", str(port), "--no-browser", *options],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/"
         _wait_for_server(url, proc)
         yield url
     finally:
         _stop(proc)
+
+
+@pytest.fixture
+def server():
+    with _serve() as url:
+        yield url
+
+
+@pytest.fixture
+def lesson_server():
+    with _serve("--lesson") as url:
+        yield url
 
 
 @pytest.fixture
@@ -182,3 +197,25 @@ def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
     field.send_keys("max(x, 0)", Keys.ENTER)
     _wait(browser, lambda d: _text(d, "#gl-gsd") == "1", "GSD = 1 for max(x, 0)")
     browser.save_screenshot(str(tmp_path / "explorer_expression.png"))
+
+
+def test_the_lesson_checks_the_answer_as_the_control_moves(lesson_server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def body(d) -> str:
+        return d.find_element(By.TAG_NAME, "body").text
+
+    browser.get(lesson_server)
+    _wait(browser, lambda d: "✗ GSD = 1, not yet below 0.2" in body(d), "section 4's check to refuse i = 0",
+          START_TIMEOUT)
+    slider = next(s for s in browser.find_elements(By.CSS_SELECTOR, "marimo-slider")
+                  if "interpolation i" in (s.get_attribute("data-label") or ""))
+    thumb = slider.shadow_root.find_element(By.CSS_SELECTOR, "[role=slider]")
+    for _ in range(16):  # i = 0.8: GSD 0.2, still not below 0.2
+        thumb.send_keys(Keys.ARROW_RIGHT)
+    _wait(browser, lambda d: "✗ GSD = 0.2, not yet below 0.2" in body(d), "the check to refuse i = 0.8")
+    thumb.send_keys(Keys.ARROW_RIGHT)  # i = 0.85: GSD 0.15
+    _wait(browser, lambda d: "✓ GSD = 0.15 < 0.2" in body(d), "the check to accept i = 0.85")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", slider)
+    browser.save_screenshot(str(tmp_path / "lesson_gsd.png"))
