@@ -217,5 +217,5 @@ def test_the_lesson_checks_the_answer_as_the_control_moves(lesson_server, browse
     _wait(browser, lambda d: "✗ GSD = 0.2, not yet below 0.2" in body(d), "the check to refuse i = 0.8")
     thumb.send_keys(Keys.ARROW_RIGHT)  # i = 0.85: GSD 0.15
     _wait(browser, lambda d: "✓ GSD = 0.15 < 0.2" in body(d), "the check to accept i = 0.85")
-    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", slider)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, 420)", slider)
     browser.save_screenshot(str(tmp_path / "lesson_gsd.png"))

@@ -180,3 +180,11 @@ def test_depth_check_reads_the_run():
     wrong = ({"relu", "gelu"} - {right}).pop()
     assert lessons.check_depth(right, df).ok and not lessons.check_depth(wrong, df).ok
     assert not lessons.check_depth(right, None).ok and "run the experiment" in lessons.check_depth(right, None).message
+
+
+def test_the_default_chain_is_the_papers():
+    assert model.make_chain() == gl.analog(0.5, 256)
+    assert model.make_chain("laplace", 0.3, None, 16, clamp=False) == gl.analog(0.3, 16, noise="laplace", clamp=None)
+    assert model.make_chain("gaussian", scale=0.01).stages[0] == gl.Gaussian(sigma=0.01)
+    with pytest.raises(ValueError, match="leakage"):
+        model.make_chain(leakage=1.5)
