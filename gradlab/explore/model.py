@@ -23,6 +23,7 @@ import pandas as pd
 import sympy as sp
 
 import gradlab as gl
+from gradlab._validate import check_choice
 from gradlab.activations import Activation
 from gradlab.activations.activation import x as _x
 from gradlab.conventions import KINK_CHOICES, ROUNDING
@@ -95,10 +96,10 @@ class Settings:
     x0: float = 0.0
 
     def __post_init__(self):
-        _check_choice("family", self.family, FAMILIES)
-        _check_choice("kink", self.kink, KINK_CHOICES)
-        _check_choice("noise", self.noise, NOISES)
-        _check_choice("rounding", self.rounding, ROUNDING)
+        check_choice("family", self.family, FAMILIES)
+        check_choice("kink", self.kink, KINK_CHOICES)
+        check_choice("noise", self.noise, NOISES)
+        check_choice("rounding", self.rounding, ROUNDING)
         if not (isinstance(self.window, (int, float)) and 0 < self.window <= 1):
             raise ValueError(f"window must be a number in (0, 1], got {self.window!r}")
 
@@ -111,17 +112,13 @@ class Settings:
 
     @property
     def reference(self) -> Activation:
-        """GELU with the same kink convention (it has no kink, so the convention changes nothing)."""
+        """GELU, which every error is compared with (smooth, so no kink convention applies)."""
         return explorer_activation(REFERENCE, "autograd")
 
     @property
-    def chain(self):
+    def chain(self) -> gl.Chain:
+        """The perturbation chain the hardware controls describe (:func:`make_chain`)."""
         return make_chain(self.noise, self.leakage, self.scale, self.precision, self.rounding, self.clamp)
-
-
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
 
 
 class _NumpyActivation(Activation):
@@ -201,7 +198,7 @@ def make_chain(
     The noise is set by ``scale`` (sigma, uniform width or Laplace b, input units) when given,
     else by ``leakage`` at this precision; ``noise='none'`` drops it.
     """
-    _check_choice("noise", noise, NOISES)
+    check_choice("noise", noise, NOISES)
     stages = []
     if noise != "none":
         kind = {"gaussian": gl.Gaussian, "uniform": gl.Uniform, "laplace": gl.Laplace}[noise]
