@@ -117,6 +117,11 @@ def _wait(driver, condition, what: str, timeout: float = UPDATE_TIMEOUT):
         raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
 
 
+def _click(driver, element) -> None:
+    """Bring ``element`` to the middle of the window, then click it (a click off-screen is refused)."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()", element)
+
+
 def _text(driver, css: str) -> str | None:
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
@@ -174,7 +179,7 @@ def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
     error_src = _img_src(browser, "gradient error")
     button = next(b for b in browser.find_elements(By.CSS_SELECTOR, "marimo-button")
                   if "Monte Carlo points" in (b.get_attribute("data-label") or ""))
-    button.shadow_root.find_element(By.CSS_SELECTOR, "button").click()
+    _click(browser, button.shadow_root.find_element(By.CSS_SELECTOR, "button"))
     _wait(browser, lambda d: _img_src(d, "gradient error") not in (None, error_src), "the Monte Carlo points")
     assert _text(browser, "#gl-gsd") == "0"  # the live numbers did not move
     browser.save_screenshot(str(tmp_path / "explorer_mc.png"))
@@ -219,3 +224,17 @@ def test_the_lesson_checks_the_answer_as_the_control_moves(lesson_server, browse
     _wait(browser, lambda d: "✓ GSD = 0.15 < 0.2" in body(d), "the check to accept i = 0.85")
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, 420)", slider)
     browser.save_screenshot(str(tmp_path / "lesson_gsd.png"))
+
+    # Section 5: an answer, then the experiment on its button (with a progress bar); the verdict
+    # is read from the run, so it names the deepest layer's numbers.
+    radio = next(r for r in browser.find_elements(By.CSS_SELECTOR, "marimo-radio")
+                 if "deepest layer" in (r.get_attribute("data-label") or ""))
+    relu = next(b for b in radio.shadow_root.find_elements(By.CSS_SELECTOR, "button[role=radio], input")
+                if (b.get_attribute("value") or "") == "ReLU")
+    _click(browser, relu)
+    _wait(browser, lambda d: "choose an answer" not in body(d), "the answer to be taken")
+    run = next(b for b in browser.find_elements(By.CSS_SELECTOR, "marimo-button")
+               if "run the experiment" in (b.get_attribute("data-label") or ""))
+    _click(browser, run.shadow_root.find_element(By.CSS_SELECTOR, "button"))
+    _wait(browser, lambda d: "at depth 8 " in body(d), "the depth experiment's verdict")
+    browser.save_screenshot(str(tmp_path / "lesson_depth.png"))
