@@ -45,26 +45,30 @@ def _(KINK_CHOICES, ROUNDING, mo, model):
     window = mo.ui.slider(steps=list(model.WINDOWS), value=1 / 16, label="window |x| <= w", show_value=True)
     x0 = mo.ui.slider(-0.25, 0.25, 0.0005, value=0.0, label="x (for x~)", show_value=True,
                       include_input=True)
+    # The layout cell reaches the controls through this dict, so it re-runs only when the choices
+    # that change the layout move, not on every slider step (which would redraw a slider mid-drag).
+    widgets = {"i": i, "s": s, "lam": lam, "k": k, "expression": expression, "kink": kink,
+               "leakage": leakage, "log_scale": log_scale, "precision": precision, "rounding": rounding,
+               "clamp": clamp, "window": window, "x0": x0}
     return (clamp, expression, family, i, k, kink, lam, leakage, log_scale, noise, noise_by, precision,
-            rounding, s, window, x0)
+            rounding, s, widgets, window, x0)
 
 
 @app.cell
-def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, mo, model, noise, noise_by, precision,
-      rounding, s, window, x0):
-    _params = {"i": i, "s": s, "lam": lam, "k": k}
-    _shown = [_params[p] for p in model.FAMILIES[family.value]]
+def _(family, mo, model, noise, noise_by, widgets):
+    _w = widgets
+    _shown = [_w[p] for p in model.FAMILIES[family.value]]
     if family.value == "expression":
-        _shown.append(expression)
+        _shown.append(_w["expression"])
     _noise = [noise]
     if noise.value != "none":
-        _noise += [noise_by, leakage if noise_by.value == "leakage" else log_scale]
+        _noise += [noise_by, _w["leakage"] if noise_by.value == "leakage" else _w["log_scale"]]
     # Controls that come and go sit at the end of their own group: marimo's front end can lose an
     # element drawn after a list that changed length (the precision slider vanished that way).
     controls = mo.vstack([
-        mo.vstack([mo.md("**Activation**"), family, kink, *_shown], gap=0.4),
-        mo.vstack([mo.md("**Hardware**"), precision, rounding, clamp, *_noise], gap=0.4),
-        mo.vstack([mo.md("**View**"), window, x0], gap=0.4),
+        mo.vstack([mo.md("**Activation**"), family, _w["kink"], *_shown], gap=0.4),
+        mo.vstack([mo.md("**Hardware**"), _w["precision"], _w["rounding"], _w["clamp"], *_noise], gap=0.4),
+        mo.vstack([mo.md("**View**"), _w["window"], _w["x0"]], gap=0.4),
     ], gap=0.8)
     return (controls,)
 
