@@ -142,6 +142,11 @@ class Activation:
             return self.dexpr
         return _autograd_derivative(self._source, self.name)
 
+    @property
+    def df_expr(self) -> sp.Expr:
+        """f' as :meth:`df` evaluates it: :attr:`dexpr` with the kink convention applied at each jump."""
+        return self._dexpr_numeric
+
     @cached_property
     def _dexpr_numeric(self) -> sp.Expr:
         """f' with the kink convention applied exactly at each jump of f'."""

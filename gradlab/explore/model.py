@@ -154,8 +154,7 @@ class _NumpyActivation(Activation):
 
     @cached_property
     def _np_df(self):
-        # _dexpr_numeric is f' with the kink convention applied, the expression the kernels compile.
-        return self._numpy(self._dexpr_numeric)
+        return self._numpy(self.df_expr)  # the expression the kernels compile
 
     @cached_property
     def _np_d2f(self):
