@@ -1,6 +1,7 @@
 """Network-level queries: gradient error through depth, and training under noise."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -76,10 +77,17 @@ def depth_error(
                 rel = np.linalg.norm(d2 - c2, axis=1) / np.where(norm_c > 0, norm_c, np.nan)
                 cos = (c2 * d2).sum(1) / np.where(norm_c * norm_d > 0, norm_c * norm_d, np.nan)
                 for stat, values in (("rel_error", rel), ("cosine", cos)):
-                    row[f"{name}_{stat}"] = float(np.nanmean(values))
-                    row[f"{name}_{stat}_stderr"] = float(np.nanstd(values, ddof=1) / np.sqrt(np.isfinite(values).sum()))
+                    row[f"{name}_{stat}"], row[f"{name}_{stat}_stderr"] = _mean_stderr(values)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _mean_stderr(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error of the finite values; NaN where there are too few (no warning)."""
+    finite = values[np.isfinite(values)]
+    mean = float(finite.mean()) if finite.size else math.nan
+    stderr = float(finite.std(ddof=1) / np.sqrt(finite.size)) if finite.size > 1 else math.nan
+    return mean, stderr
 
 
 def train_noisy(

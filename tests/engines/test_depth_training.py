@@ -94,3 +94,17 @@ def test_noisy_training_runs_through_the_chain():
     assert not clean["test_loss"].equals(noisy["test_loss"])
     with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
         gl.train_noisy("gelu", None, epochs=0)
+
+
+
+def test_depth_statistics_with_one_finite_value_have_no_standard_error_and_no_warning():
+    import warnings
+
+    from gradlab.queries.networks import _mean_stderr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nanstd of one value warned "Degrees of freedom <= 0"
+        assert _mean_stderr(np.array([1.0, 3.0])) == (2.0, 1.0)
+        mean, stderr = _mean_stderr(np.array([1.5, np.nan]))  # e.g. a cosine with a zero gradient
+        assert mean == 1.5 and np.isnan(stderr)
+        assert all(np.isnan(_mean_stderr(np.array([np.nan, np.nan]))))
