@@ -51,6 +51,11 @@ _EXPORTS = {
     "torch_activation": "gradlab.torch_bridge",
     "AuditReport": "gradlab.derivative_audit",
     "audit": "gradlab.derivative_audit",
+    "bitflip_faults": "gradlab.experiments.runs",
+    "bitflip_resilience": "gradlab.experiments.runs",
+    "noise_tolerance": "gradlab.experiments.runs",
+    "train_modes": "gradlab.experiments.runs",
+    "t_summary": "gradlab.experiments.summary",
 }
 
 __all__ = sorted(_EXPORTS)

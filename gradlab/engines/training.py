@@ -14,7 +14,7 @@ import numpy as np
 from gradlab.activations import Activation
 from gradlab.perturbations.chain import Chain
 
-__all__ = ["load_digits_split", "train"]
+__all__ = ["gradients", "load_digits_split", "softmax_xent", "train"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -54,7 +54,7 @@ def _forward(act, weights, biases, x, chain, seed):
     return logits, zs, hs
 
 
-def _softmax_xent(logits, y):
+def softmax_xent(logits, y):
     shifted = logits - logits.max(axis=1, keepdims=True)
     p = np.exp(shifted)
     p /= p.sum(axis=1, keepdims=True)
@@ -67,7 +67,7 @@ def _softmax_xent(logits, y):
 def gradients(act, weights, biases, x, y, chain, seed):
     """(loss, grads of weights, grads of biases) of mean softmax cross-entropy."""
     logits, zs, hs = _forward(act, weights, biases, x, chain, seed)
-    loss, delta = _softmax_xent(logits, y)
+    loss, delta = softmax_xent(logits, y)
     gw, gb = [None] * len(weights), [None] * len(weights)
     for layer in range(len(weights) - 1, -1, -1):
         gw[layer] = hs[layer].T @ delta
@@ -79,7 +79,7 @@ def gradients(act, weights, biases, x, y, chain, seed):
 
 def _evaluate(act, weights, biases, x, y, chain, seed):
     logits, _, _ = _forward(act, weights, biases, x, chain, seed)
-    loss, _ = _softmax_xent(logits, y)
+    loss, _ = softmax_xent(logits, y)
     return loss, float((logits.argmax(axis=1) == y).mean())
 
 

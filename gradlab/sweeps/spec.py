@@ -28,7 +28,7 @@ __all__ = ["QUERIES", "Axis", "Spec", "load_spec", "parse_activation"]
 
 #: Types a key takes: a scalar kind (a list of them is an axis) or a whole-sequence kind.
 _SCALAR = {"int", "float", "str", "bool", "clamp"}
-_WHOLE = {"grid", "ints"}
+_WHOLE = {"grid", "ints", "strs"}
 
 _DESCRIBE = {
     "int": "an integer",
@@ -38,6 +38,7 @@ _DESCRIBE = {
     "clamp": "a pair [lo, hi] or false (no clamp)",
     "grid": "a list of numbers or a table {start, stop, num}",
     "ints": "an integer or a list of integers",
+    "strs": "a string or a list of strings",
 }
 
 
@@ -67,11 +68,23 @@ QUERIES: dict[str, _Query] = {
         {"depth": "int", "hidden": "int", "epochs": "int", "batch": "int", "lr": "float"},
         int_seed=True, one_activation=True,
     ),
+    # The companion experiments (gradlab.experiments.runs): one network per seed, evaluated over whole lists.
+    "train_modes": _Query(
+        {"train": "strs", "eval_noise": "grid", "train_noise": "float", "qat_precision": "float", "depth": "int",
+         "hidden": "int", "epochs": "int", "batch": "int", "lr": "float"},
+        int_seed=True, one_activation=True,
+    ),
+    "bitflip_faults": _Query(
+        {"clipping": "strs", "ber": "grid", "where": "strs", "depth": "int", "hidden": "int", "epochs": "int",
+         "batch": "int", "lr": "float"},
+        int_seed=True, one_activation=True,
+    ),
 }
 
 #: Chain kinds: kind -> its keyword arguments (those of :func:`gradlab.analog`).
 CHAINS: dict[str, dict[str, str]] = {
     "analog": {"leakage": "float", "precision": "float", "noise": "str", "clamp": "clamp", "compat": "str"},
+    "none": {},  # queries whose perturbation is set by their own arguments (train_modes, bitflip_faults)
 }
 
 _TOP = ("query", "activations", "seed", "replicates", "chain")
@@ -177,6 +190,13 @@ def _grid(key: str, value) -> list[float]:
     return [_scalar(key, "float", v) for v in value]
 
 
+def _strs(key: str, value) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        _refuse(f"{key} must be {_DESCRIBE['strs']} (at least one), got {value!r}")
+    return [_scalar(key, "str", v) for v in items]
+
+
 def _ints(key: str, value) -> list[int]:
     items = value if isinstance(value, (list, tuple)) else [value]
     if not items:
@@ -195,6 +215,8 @@ def _args(where: str, given: dict, types: dict[str, str]) -> tuple[dict, list[Ax
             fixed[key] = _grid(key, value)
         elif kind == "ints":
             fixed[key] = _ints(key, value)
+        elif kind == "strs":
+            fixed[key] = _strs(key, value)
         elif _is_axis(kind, value):
             if not value:
                 _refuse(f"{key} is an empty list; an axis needs at least one value")
@@ -307,6 +329,7 @@ def load_spec(spec) -> Spec:
 
 def _check_values(spec: Spec) -> None:
     """Build every activation and every chain of the grid (cheap): a bad value fails here, not mid-sweep."""
+    from gradlab.engines.hardening import CLIPPING, MODES, WHERE
     from gradlab.queries import METHODS, STATISTICS
 
     for text in spec.activations:
@@ -314,9 +337,10 @@ def _check_values(spec: Spec) -> None:
             parse_activation(text)
         except (ValueError, TypeError) as exc:
             _refuse(f"activations: {exc}")
-    choices = {"method": METHODS, "statistic": STATISTICS}
+    choices = {"method": METHODS, "statistic": STATISTICS, "train": MODES, "clipping": CLIPPING, "where": WHERE}
     for key, allowed in choices.items():
-        values = [spec.fixed[key]] if key in spec.fixed else []
+        values = spec.fixed.get(key, [])
+        values = list(values) if isinstance(values, list) else [values]
         values += [v for a in spec.axes if a.name == key for v in a.values]
         for v in values:
             if v not in allowed:
@@ -334,6 +358,8 @@ def make_chain(spec: Spec, values: dict):
     """The chain of one grid point, given the values of its chain axes."""
     import gradlab as gl
 
+    if spec.chain_kind == "none":
+        return None
     kwargs = {**spec.chain_fixed, **values}
     if "clamp" in kwargs:
         kwargs["clamp"] = None if kwargs["clamp"] is False else tuple(kwargs["clamp"])

@@ -1,0 +1,191 @@
+"""The two companion experiments, one network seed at a time (the points a sweep runs) and as grids.
+
+:func:`train_modes` and :func:`bitflip_faults` train one network per seed and evaluate it over a
+whole list of noise levels or bit error rates (evaluating is cheap, training is not), so every
+level of one seed sees the same network.  :func:`noise_tolerance` and
+:func:`bitflip_resilience` run them over activations, depths and seeds through the sweep runner
+(:func:`gradlab.sweep`): resumable, on Dask if asked, each point's seed derived from the spec's.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from gradlab._validate import check_choice, check_int, check_interval, check_positive
+from gradlab.engines.hardening import CLIPPING, MODES, WHERE, evaluate, fit, thresholds
+from gradlab.queries._common import ActivationLike, as_activations
+
+__all__ = ["bitflip_faults", "bitflip_resilience", "noise_tolerance", "train_modes"]
+
+#: Defaults of the grid runs: the noise levels and bit error rates the figures sweep.
+EVAL_NOISE = (0.0, 0.01, 0.03, 0.1, 0.3)
+BER = (0.0, 1e-6, 1e-5, 1e-4, 1e-3)
+
+
+def _levels(name: str, values, lo: float, hi: float) -> list[float]:
+    items = [values] if isinstance(values, (int, float)) else list(values)
+    if not items:
+        raise ValueError(f"{name} must hold at least one value")
+    return [check_interval(name, v, lo, hi) for v in items]
+
+
+def _choices(name: str, values, allowed) -> list[str]:
+    items = [values] if isinstance(values, str) else list(values)
+    if not items:
+        raise ValueError(f"{name} must hold at least one of {', '.join(map(repr, allowed))}")
+    return [check_choice(name, v, allowed) for v in items]
+
+
+def _no_chain(chain, noise: str) -> None:
+    if chain is not None:
+        raise ValueError(f"chain must be None here: the perturbation is set by {noise}, got {chain!r}")
+
+
+def _training(depth, hidden, epochs, batch, lr, seed) -> dict:
+    return dict(depth=check_int("depth", depth, minimum=1), hidden=check_int("hidden", hidden, minimum=1),
+                epochs=check_int("epochs", epochs, minimum=1), batch=check_int("batch", batch, minimum=1),
+                lr=check_positive("lr", lr), seed=check_int("seed", seed, minimum=0))
+
+
+def train_modes(
+    activation_: ActivationLike,
+    chain=None,
+    *,
+    train: Sequence[str] = MODES,
+    eval_noise: Sequence[float] = EVAL_NOISE,
+    train_noise: float = 0.1,
+    qat_precision: float = 16,
+    depth: int = 2,
+    hidden: int = 64,
+    epochs: int = 10,
+    batch: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Train one digits MLP per mode in ``train`` (same seed: same split, initialization and batch
+    order) and measure its test accuracy under each layer-output noise level of ``eval_noise``.
+
+    Modes (see :mod:`gradlab.engines.hardening`): ``clean``; ``qat``, weights and pre-activations
+    rounded to the grid k / ``qat_precision`` in the forward pass, straight-through backward;
+    ``noisy``, the evaluation's noise model at level ``train_noise`` in every training step.
+    Noise level eta: each hidden layer's pre-activations z get eta * max|z| * N(0, 1).
+    ``chain`` must be None (the sweep runner passes one).  Returns one row per (mode, level):
+    activation, train, depth, hidden, epochs, seed, eval_noise, test_accuracy.
+    """
+    _no_chain(chain, "eval_noise and train_noise")
+    act = as_activations(activation_)[0]
+    modes = _choices("train", train, MODES)
+    levels = _levels("eval_noise", eval_noise, 0.0, 1e3)
+    kw = _training(depth, hidden, epochs, batch, lr, seed)
+    eta_train = check_interval("train_noise", train_noise, 0.0, 1e3)
+    precision = check_positive("qat_precision", qat_precision)
+    rows = []
+    for mode in modes:
+        net = fit(act, mode, train_noise=eta_train, qat_precision=precision, **kw)
+        for k, eta in enumerate(levels):
+            acc = evaluate(net, eta=eta, seed=(kw["seed"], 1, k))
+            rows.append({"activation": act.label, "train": mode, "depth": kw["depth"], "hidden": kw["hidden"],
+                         "epochs": kw["epochs"], "seed": kw["seed"], "eval_noise": eta, "test_accuracy": acc})
+    return pd.DataFrame(rows)
+
+
+def bitflip_faults(
+    activation_: ActivationLike,
+    chain=None,
+    *,
+    clipping: Sequence[str] = CLIPPING,
+    ber: Sequence[float] = BER,
+    where: Sequence[str] = WHERE,
+    depth: int = 2,
+    hidden: int = 64,
+    epochs: int = 10,
+    batch: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Train one digits MLP cleanly, then measure its test accuracy with each activation restriction
+    of ``clipping`` under float32 bit flips at each rate of ``ber``, in the weights or the activations.
+
+    Clipping (ProAct; thresholds from the activations on the training data, see
+    :func:`gradlab.engines.hardening.thresholds`): none, relu6, layer, neuron, hybrid.  Flips in
+    ``weights`` hit every stored weight and bias; in ``activations``, every hidden layer's output
+    before the activation.  One fault pattern per (where, rate), the same for every clipping
+    (paired).  ``chain`` must be None.  Returns one row per (clipping, where, ber): activation,
+    clipping, where, ber, depth, hidden, epochs, seed, test_accuracy.
+    """
+    _no_chain(chain, "ber and where")
+    act = as_activations(activation_)[0]
+    rules = _choices("clipping", clipping, CLIPPING)
+    rates = _levels("ber", ber, 0.0, 1.0)
+    places = _choices("where", where, WHERE)
+    kw = _training(depth, hidden, epochs, batch, lr, seed)
+    net = fit(act, "clean", train_noise=0.0, qat_precision=1.0, **kw)
+    rows = []
+    for rule in rules:
+        clip = thresholds(net, rule)
+        for w, place in enumerate(places):
+            for k, rate in enumerate(rates):
+                acc = evaluate(net, clip=clip, ber=rate, where=place, seed=(kw["seed"], 2, w, k))
+                rows.append({"activation": act.label, "clipping": rule, "where": place, "ber": rate,
+                             "depth": kw["depth"], "hidden": kw["hidden"], "epochs": kw["epochs"],
+                             "seed": kw["seed"], "test_accuracy": acc})
+    return pd.DataFrame(rows)
+
+
+def _grid_run(query: str, activations, depth, seeds: int, fixed: dict, client, cache, progress) -> pd.DataFrame:
+    from gradlab.sweeps import sweep
+
+    texts = [activations] if isinstance(activations, str) else list(activations)
+    if not texts or not all(isinstance(a, str) for a in texts):
+        raise ValueError(f"activations must be names or expressions (strings), got {activations!r}")
+    spec = {"query": query, "activations": texts, "seed": 0, "replicates": check_int("seeds", seeds, minimum=2),
+            "depth": [check_int("depth", d, minimum=1) for d in ([depth] if isinstance(depth, int) else depth)],
+            "chain": {"kind": "none"}, **fixed}
+    return sweep(spec, client, cache=cache, progress=progress)
+
+
+def noise_tolerance(
+    activations: str | Sequence[str] = ("relu", "gelu", "relu_gelu(i=0.5)"),
+    *,
+    train: Sequence[str] = MODES,
+    eval_noise: Sequence[float] = EVAL_NOISE,
+    depth: int | Sequence[int] = (2, 4),
+    seeds: int = 5,
+    epochs: int = 10,
+    train_noise: float = 0.1,
+    qat_precision: float = 16,
+    client=None,
+    cache: bool = True,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """:func:`train_modes` over activations x depth x ``seeds`` independent seeds, through :func:`gradlab.sweep`.
+
+    Per-seed rows (the sweep's axis columns depth and replicate, then train_modes' columns); summarize
+    with :func:`gradlab.t_summary` (mean and Student-t interval per activation, train, depth, eval_noise).
+    """
+    fixed = {"train": _choices("train", train, MODES), "eval_noise": _levels("eval_noise", eval_noise, 0.0, 1e3),
+             "epochs": epochs, "train_noise": train_noise, "qat_precision": qat_precision}
+    return _grid_run("train_modes", activations, depth, seeds, fixed, client, cache, progress)
+
+
+def bitflip_resilience(
+    activations: str | Sequence[str] = "relu",
+    *,
+    clipping: Sequence[str] = CLIPPING,
+    ber: Sequence[float] = BER,
+    where: Sequence[str] = WHERE,
+    depth: int | Sequence[int] = (2, 4),
+    seeds: int = 5,
+    epochs: int = 10,
+    client=None,
+    cache: bool = True,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """:func:`bitflip_faults` over activations x depth x ``seeds`` independent seeds, through :func:`gradlab.sweep`.
+
+    Per-seed rows; summarize with :func:`gradlab.t_summary` (per activation, clipping, where, ber, depth).
+    """
+    fixed = {"clipping": _choices("clipping", clipping, CLIPPING), "ber": _levels("ber", ber, 0.0, 1.0),
+             "where": _choices("where", where, WHERE), "epochs": epochs}
+    return _grid_run("bitflip_faults", activations, depth, seeds, fixed, client, cache, progress)
