@@ -165,10 +165,11 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
 
 def _figure_names(args: argparse.Namespace) -> list[str]:
     from gradlab._validate import suggest
-    from gradlab.figures import FIGURES, PAPER_FIGURES
+    from gradlab.figures import ALL_FIGURES, COMPANION_FIGURES, FIGURES, PAPER_FIGURES
 
-    known = {**FIGURES, **PAPER_FIGURES}
-    names = args.only or list(FIGURES) + (list(PAPER_FIGURES) if args.paper else [])
+    known = ALL_FIGURES
+    names = args.only or [*FIGURES, *(COMPANION_FIGURES if args.companion or args.fast else ()),
+                          *(PAPER_FIGURES if args.paper else ())]
     for name in names:
         if name not in known:
             raise ValueError(f"--only: unknown figure {name!r}{suggest(name, known)}; figures: {', '.join(known)}")
@@ -232,12 +233,12 @@ def _output_dir(args: argparse.Namespace, figures_dir="figures") -> str:
 
 
 def _cmd_figures(args: argparse.Namespace) -> None:
-    from gradlab.figures import FIGURES, PAPER_FIGURES
+    from gradlab.figures import ALL_FIGURES
 
     if args.list:
         import textwrap
 
-        for name, recipe in {**FIGURES, **PAPER_FIGURES}.items():
+        for name, recipe in ALL_FIGURES.items():
             print(textwrap.fill(f"{name:<20}{recipe.__doc__.splitlines()[0]}", WIDTH, subsequent_indent=" " * 20))
         return
     names = _figure_names(args)
@@ -280,7 +281,7 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gradlab.figures import FIGURES, PAPER_FIGURES
+    from gradlab.figures import ALL_FIGURES
 
     parser = _Parser(prog="gradlab", description="Gradient errors of activation functions under analog noise.")
     parser.add_argument("--version", action="version", version=f"gradlab {gl.__version__}")
@@ -355,15 +356,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep no finished points (default: kept in $GRADLAB_CACHE_DIR/sweeps, so a rerun resumes)")
     p.set_defaults(run=_cmd_sweep)
 
-    names = [*FIGURES, *PAPER_FIGURES]
     p = command("figures", "regenerate the figure set")
-    p.add_argument("--only", nargs="+", metavar="NAME", help=f"only these figures, of: {', '.join(names)}")
+    p.add_argument("--only", nargs="+", metavar="NAME", help=f"only these figures, of: {', '.join(ALL_FIGURES)}")
     p.add_argument("--list", action="store_true", help="list the figure names with what each shows, and stop")
     _figure_options(p, "figures/")
     p.add_argument(
         "--paper",
         action="store_true",
         help="also draw the paper's own renderings (one noise realization, its colour limits) beside gradlab's",
+    )
+    p.add_argument(
+        "--companion",
+        action="store_true",
+        help="also draw the companion papers' network experiments (noise_tolerance, bitflip; about a minute); "
+        "--fast draws them always, in their fast form",
     )
     p.set_defaults(run=_cmd_figures)
 
@@ -419,9 +425,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def analysis_main(name: str, figures_dir, argv: Sequence[str] | None = None) -> int:
     """The command line of ``analyses/<name>.py``: one figure, with the output options of ``gradlab figures``."""
-    from gradlab.figures import FIGURES, PAPER_FIGURES
+    from gradlab.figures import ALL_FIGURES
 
-    recipe = {**FIGURES, **PAPER_FIGURES}[name]
+    recipe = ALL_FIGURES[name]
     parser = _Parser(prog=f"python analyses/{name}.py", description=recipe.__doc__.splitlines()[0],
                      formatter_class=_Help)
     where = os.path.join(os.path.relpath(figures_dir), "")

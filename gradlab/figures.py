@@ -30,7 +30,7 @@ class _OnFirstUse:
 pd = _OnFirstUse("pandas")
 plots = _OnFirstUse("gradlab.plots")
 
-__all__ = ["FIGURES", "PAPER_FIGURES", "make_figure"]
+__all__ = ["ALL_FIGURES", "COMPANION_FIGURES", "FIGURES", "PAPER_FIGURES", "make_figure"]
 
 PAPER_LEAKAGE, PAPER_PRECISION = 0.5, 256
 
@@ -233,6 +233,35 @@ def training_figure(fast: bool = False):
     return fig, runs
 
 
+def noise_tolerance_figure(fast: bool = False):
+    """Digits accuracy against inference noise per training mode: clean, QAT, noisy (arXiv 2501.14531)."""
+    from gradlab.experiments.runs import noise_tolerance
+
+    runs = noise_tolerance(["relu", "gelu", "relu_gelu(i=0.5)"], depth=[2] if fast else [2, 4],
+                           seeds=2 if fast else 5, epochs=3 if fast else 10, cache=False)
+    summary = gl.t_summary(runs, ["activation", "train", "depth", "eval_noise"])
+    title = "Digits MLP: accuracy under layer-output noise (eta x the layer's range), by training mode"
+    return plots.plot_noise_tolerance(summary, title), runs
+
+
+def bitflip_figure(fast: bool = False):
+    """Digits accuracy against float32 bit error rate per activation restriction (ProAct, arXiv 2406.06313)."""
+    from gradlab.experiments.runs import bitflip_resilience
+
+    runs = bitflip_resilience("relu", depth=[2] if fast else [2, 4], seeds=2 if fast else 5,
+                              epochs=3 if fast else 10, cache=False)
+    summary = gl.t_summary(runs, ["clipping", "where", "ber", "depth"])
+    title = "Digits ReLU MLP under bit flips: unbounded, ReLU6 and ProAct's clipping thresholds"
+    return plots.plot_bitflip(summary, title), runs
+
+
+#: The companion papers' network experiments: drawn by ``gradlab figures --companion`` (and by
+#: ``--fast``, in their fast form); left out of the default run to keep it within its time budget.
+COMPANION_FIGURES: dict[str, Callable] = {
+    "noise_tolerance": noise_tolerance_figure,
+    "bitflip": bitflip_figure,
+}
+
 #: The paper's own renderings, drawn beside gradlab's by ``gradlab figures --paper``.
 PAPER_FIGURES: dict[str, Callable] = {
     "product_maps_paper": product_maps_paper_figure,
@@ -256,9 +285,12 @@ FIGURES: dict[str, Callable] = {
 }
 
 
+#: Every recipe by name: the default set, the companion experiments, the paper's renderings.
+ALL_FIGURES: dict[str, Callable] = {**FIGURES, **COMPANION_FIGURES, **PAPER_FIGURES}
+
+
 def make_figure(name: str, fast: bool = False):
-    """(Figure, DataFrame) of the named figure (one of FIGURES or PAPER_FIGURES)."""
+    """(Figure, DataFrame) of the named figure (one of ALL_FIGURES)."""
     from gradlab._validate import check_choice
 
-    recipes = {**FIGURES, **PAPER_FIGURES}
-    return recipes[check_choice("figure", name, recipes)](fast=fast)
+    return ALL_FIGURES[check_choice("figure", name, ALL_FIGURES)](fast=fast)

@@ -415,3 +415,81 @@ def plot_training(summary: pd.DataFrame, title: str) -> Figure:
         dof = f"{seeds - 1} degree{'s' if seeds != 2 else ''} of freedom"
         fig.suptitle(f"{title}\n(mean over {seeds} seeds; bars: 95% confidence, Student's t with {dof})")
         return fig
+
+
+def _level_axis(ax, levels: Sequence[float], name: str) -> None:
+    """Levels (0 first, then powers of ten) at equal spacing: a log axis cannot show 0."""
+    ax.set_xticks(range(len(levels)), [f"{v:g}" for v in levels])
+    ax.set_xlabel(name)
+
+
+def _interval_note(summary: pd.DataFrame) -> str:
+    seeds = int(summary["seeds"].min())
+    return f"mean over {seeds} seeds; bars: 95% confidence, Student's t with {seeds - 1} degrees of freedom"
+
+
+def plot_noise_tolerance(summary: pd.DataFrame, title: str) -> Figure:
+    """Test accuracy against inference noise, one line per training mode; a panel per (depth, activation).
+
+    ``summary`` is :func:`gradlab.t_summary` of :func:`gradlab.noise_tolerance` by activation,
+    train, depth and eval_noise (columns mean, ci_low, ci_high, seeds).
+    """
+    acts = list(dict.fromkeys(summary["activation"]))
+    depths = sorted(summary["depth"].unique())
+    levels = sorted(summary["eval_noise"].unique())
+    with style():
+        fig, axes = plt.subplots(len(depths), len(acts), figsize=(3.0 * len(acts) + 0.5, 2.5 * len(depths) + 0.7),
+                                 constrained_layout=True, sharex=True, sharey=True, squeeze=False)
+        styles = _styles(list(dict.fromkeys(summary["train"])))
+        for r, d in enumerate(depths):
+            for c, act in enumerate(acts):
+                ax = axes[r, c]
+                sub = summary[(summary["depth"] == d) & (summary["activation"] == act)]
+                for k, (mode, part) in enumerate(sub.groupby("train", sort=False)):
+                    st = styles[mode]
+                    pos = np.searchsorted(levels, part["eval_noise"]) + (k - 1) * 0.06  # side by side
+                    ax.errorbar(pos, part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
+                                color=st["color"], ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8,
+                                capsize=1.5, label=mode)
+                ax.set_title(f"{act}, depth {d}")
+                if c == 0:
+                    ax.set_ylabel("test accuracy")
+                if r == len(depths) - 1:
+                    _level_axis(ax, levels, "inference noise eta (x layer range)")
+        axes[0, 0].legend(frameon=False, title="training")
+        fig.suptitle(f"{title}\n({_interval_note(summary)})")
+        return fig
+
+
+def plot_bitflip(summary: pd.DataFrame, title: str) -> Figure:
+    """Test accuracy against bit error rate, one line per activation restriction; a panel per (depth, where).
+
+    ``summary`` is :func:`gradlab.t_summary` of :func:`gradlab.bitflip_resilience` by clipping,
+    where, ber and depth (columns mean, ci_low, ci_high, seeds).
+    """
+    places = list(dict.fromkeys(summary["where"]))
+    depths = sorted(summary["depth"].unique())
+    levels = sorted(summary["ber"].unique())
+    with style():
+        fig, axes = plt.subplots(len(depths), len(places), figsize=(3.6 * len(places) + 0.5, 2.6 * len(depths) + 0.7),
+                                 constrained_layout=True, sharex=True, sharey=True, squeeze=False)
+        rules = list(dict.fromkeys(summary["clipping"]))
+        styles = _styles(rules)
+        for r, d in enumerate(depths):
+            for c, place in enumerate(places):
+                ax = axes[r, c]
+                sub = summary[(summary["depth"] == d) & (summary["where"] == place)]
+                for k, (rule, part) in enumerate(sub.groupby("clipping", sort=False)):
+                    st = styles[rule]
+                    pos = np.searchsorted(levels, part["ber"]) + (k - (len(rules) - 1) / 2) * 0.05
+                    ax.errorbar(pos, part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
+                                color=st["color"], ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8,
+                                capsize=1.5, label=rule)
+                ax.set_title(f"bit flips in the {place}, depth {d}")
+                if c == 0:
+                    ax.set_ylabel("test accuracy")
+                if r == len(depths) - 1:
+                    _level_axis(ax, levels, "bit error rate (float32 words)")
+        axes[0, 0].legend(frameon=False, title="clipping")
+        fig.suptitle(f"{title}\n({_interval_note(summary)})")
+        return fig
