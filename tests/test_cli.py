@@ -60,12 +60,12 @@ def test_version_figure_list_and_help_texts_with_defaults():
     import gradlab
 
     assert run("--version").stdout.strip() == f"gradlab {gradlab.__version__}"
-    from gradlab.figures import FIGURES, PAPER_FIGURES
+    from gradlab.figures import ALL_FIGURES, COMPANION_FIGURES, FIGURES, PAPER_FIGURES
 
     listed = run("figures", "--list").stdout
     assert [line.split()[0] for line in listed.splitlines() if not line.startswith(" ")] == [
-        *FIGURES, *PAPER_FIGURES
-    ]
+        *FIGURES, *COMPANION_FIGURES, *PAPER_FIGURES
+    ] == list(ALL_FIGURES)
     error_help = " ".join(run("error", "--help").stdout.split())
     for text in ("(default: half_toward_zero)", "Monte Carlo seed", "(default: 0)", "(default: auto)",
                  "(default: -1:1:21)", "(default: 256)", "rounding rule"):
@@ -142,7 +142,7 @@ def test_analysis_scripts_answer_help_and_take_the_figure_options(tmp_path):
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step_discontinuity.csv", "step_discontinuity.svg"]
     assert sorted(p.stem for p in (root / "analyses").glob("*.py")) == sorted(
-        [*__import__("gradlab.figures", fromlist=["FIGURES"]).FIGURES, "product_maps_paper"]
+        __import__("gradlab.figures", fromlist=["ALL_FIGURES"]).ALL_FIGURES
     )
 
 
@@ -173,3 +173,17 @@ def test_show_gives_pytorchs_value_at_the_kink():
     out = run("show", "abs(x)")
     assert "f'(0) = 0 under kink='autograd'" in out.stdout and "sign(0) = 0" in out.stdout
     assert "f'(0) = 0.5 under kink='autograd'" in run("show", "max(x, 0)").stdout
+
+
+def test_the_companion_figures_are_drawn_with_companion_and_fast_only():
+    from gradlab.cli import _figure_names, build_parser
+    from gradlab.figures import COMPANION_FIGURES, FIGURES, PAPER_FIGURES
+
+    def names(*argv):
+        return _figure_names(build_parser().parse_args(["figures", *argv]))
+
+    assert names() == list(FIGURES)
+    assert names("--companion") == [*FIGURES, *COMPANION_FIGURES]
+    assert names("--fast") == [*FIGURES, *COMPANION_FIGURES]
+    assert names("--companion", "--paper") == [*FIGURES, *COMPANION_FIGURES, *PAPER_FIGURES]
+    assert names("--only", "bitflip") == ["bitflip"]
