@@ -24,6 +24,7 @@ on the training data and :func:`evaluate` clips hidden activations to them and i
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ from gradlab.engines.training import load_digits_split, softmax_xent
 from gradlab.perturbations import BitFlip, Gaussian, Quantize
 from gradlab.perturbations.chain import chain as make_chain
 
-__all__ = ["CLIPPING", "MODES", "WHERE", "Net", "evaluate", "fit", "layer_noise", "thresholds"]
+__all__ = ["CLIPPING", "MODES", "WHERE", "WORDS", "Net", "evaluate", "fit", "layer_noise", "thresholds"]
 
 MODES = ("clean", "qat", "noisy")
 #: Activation restrictions for the bit-flip experiment: none, ReLU6's fixed 6, thresholds per layer,
@@ -41,6 +42,9 @@ MODES = ("clean", "qat", "noisy")
 CLIPPING = ("none", "relu6", "layer", "neuron", "hybrid")
 #: Where bit flips land: the stored weights and biases, or the hidden layers' outputs.
 WHERE = ("weights", "activations")
+#: The stored word bit flips hit: IEEE float32 (ProAct's model), or 16-bit fixed point with 10
+#: fractional bits (range +-32, step 2^-10: the digits MLP's weights and activations fit).
+WORDS = {"float32": BitFlip(format="float32"), "fixed16": BitFlip(format="fixed", total_bits=16, frac_bits=10)}
 
 
 @dataclass
@@ -166,18 +170,18 @@ def thresholds(net: Net, rule: str) -> list[np.ndarray] | None:
 
 
 def evaluate(net: Net, *, eta: float = 0.0, clip: list[np.ndarray] | None = None, ber: float = 0.0,
-             where: str = "weights", seed: tuple = (0,)) -> float:
+             where: str = "weights", word: str = "float32", seed: tuple = (0,)) -> float:
     """Test accuracy under layer-output noise ``eta`` and bit flips at rate ``ber``.
 
-    Bit flips (float32 words) hit the stored weights and biases (``where='weights'``), or every
-    hidden layer's output before its activation (``'activations'``), so a clipped activation
-    bounds what a flipped exponent bit does.
+    Bit flips (in ``word``, one of :data:`WORDS`) hit the stored weights and biases
+    (``where='weights'``), or every hidden layer's output before its activation
+    (``'activations'``), so a clipped activation bounds what a flipped high-order bit does.
     """
     _, _, x_test, y_test = load_digits_split(net.seed)
     params = _params(net)
     flip = None
     if ber > 0:
-        stage = BitFlip(ber=ber, format="float32")
+        stage = dataclasses.replace(WORDS[word], ber=ber)
         if where == "weights":
             params = ([make_chain(stage).apply(w, seed=(*seed, 2, k)) for k, w in enumerate(params[0])],
                       [make_chain(stage).apply(b, seed=(*seed, 3, k)) for k, b in enumerate(params[1])])

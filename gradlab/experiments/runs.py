@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from gradlab._validate import check_choice, check_int, check_interval, check_positive
-from gradlab.engines.hardening import CLIPPING, MODES, WHERE, evaluate, fit, thresholds
+from gradlab.engines.hardening import CLIPPING, MODES, WHERE, WORDS, evaluate, fit, thresholds
 from gradlab.queries._common import ActivationLike, as_activations
 
 __all__ = ["bitflip_faults", "bitflip_resilience", "noise_tolerance", "train_modes"]
@@ -97,6 +97,7 @@ def bitflip_faults(
     clipping: Sequence[str] = CLIPPING,
     ber: Sequence[float] = BER,
     where: Sequence[str] = WHERE,
+    word: str = "float32",
     depth: int = 2,
     hidden: int = 64,
     epochs: int = 10,
@@ -105,20 +106,24 @@ def bitflip_faults(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Train one digits MLP cleanly, then measure its test accuracy with each activation restriction
-    of ``clipping`` under float32 bit flips at each rate of ``ber``, in the weights or the activations.
+    of ``clipping`` under bit flips at each rate of ``ber``, in the weights or the activations.
+
+    ``word``: the stored format the flips hit, ``float32`` (ProAct's fault model) or ``fixed16``
+    (16-bit two's complement with 10 fractional bits; gradlab's :class:`BitFlip` either way).
 
     Clipping (ProAct; thresholds from the activations on the training data, see
     :func:`gradlab.engines.hardening.thresholds`): none, relu6, layer, neuron, hybrid.  Flips in
     ``weights`` hit every stored weight and bias; in ``activations``, every hidden layer's output
     before the activation.  One fault pattern per (where, rate), the same for every clipping
     (paired).  ``chain`` must be None.  Returns one row per (clipping, where, ber): activation,
-    clipping, where, ber, depth, hidden, epochs, seed, test_accuracy.
+    clipping, where, word, ber, depth, hidden, epochs, seed, test_accuracy.
     """
     _no_chain(chain, "ber and where")
     act = as_activations(activation_)[0]
     rules = _choices("clipping", clipping, CLIPPING)
     rates = _levels("ber", ber, 0.0, 1.0)
     places = _choices("where", where, WHERE)
+    word = check_choice("word", word, WORDS)
     kw = _training(depth, hidden, epochs, batch, lr, seed)
     net = fit(act, "clean", train_noise=0.0, qat_precision=1.0, **kw)
     rows = []
@@ -126,8 +131,8 @@ def bitflip_faults(
         clip = thresholds(net, rule)
         for w, place in enumerate(places):
             for k, rate in enumerate(rates):
-                acc = evaluate(net, clip=clip, ber=rate, where=place, seed=(kw["seed"], 2, w, k))
-                rows.append({"activation": act.label, "clipping": rule, "where": place, "ber": rate,
+                acc = evaluate(net, clip=clip, ber=rate, where=place, word=word, seed=(kw["seed"], 2, w, k))
+                rows.append({"activation": act.label, "clipping": rule, "where": place, "word": word, "ber": rate,
                              "depth": kw["depth"], "hidden": kw["hidden"], "epochs": kw["epochs"],
                              "seed": kw["seed"], "test_accuracy": acc})
     return pd.DataFrame(rows)
@@ -175,6 +180,7 @@ def bitflip_resilience(
     clipping: Sequence[str] = CLIPPING,
     ber: Sequence[float] = BER,
     where: Sequence[str] = WHERE,
+    word: str | Sequence[str] = "float32",
     depth: int | Sequence[int] = (2, 4),
     seeds: int = 5,
     epochs: int = 10,
@@ -184,8 +190,11 @@ def bitflip_resilience(
 ) -> pd.DataFrame:
     """:func:`bitflip_faults` over activations x depth x ``seeds`` independent seeds, through :func:`gradlab.sweep`.
 
-    Per-seed rows; summarize with :func:`gradlab.t_summary` (per activation, clipping, where, ber, depth).
+    ``word`` may list both formats (an axis of the sweep).  Per-seed rows; summarize with
+    :func:`gradlab.t_summary` (per activation, clipping, where, word, ber, depth).
     """
     fixed = {"clipping": _choices("clipping", clipping, CLIPPING), "ber": _levels("ber", ber, 0.0, 1.0),
              "where": _choices("where", where, WHERE), "epochs": epochs}
+    words = _choices("word", word, WORDS)
+    fixed["word"] = words[0] if len(words) == 1 else words  # one format is not an axis (nor a seed index)
     return _grid_run("bitflip_faults", activations, depth, seeds, fixed, client, cache, progress)

@@ -75,8 +75,8 @@ QUERIES: dict[str, _Query] = {
         int_seed=True, one_activation=True,
     ),
     "bitflip_faults": _Query(
-        {"clipping": "strs", "ber": "grid", "where": "strs", "depth": "int", "hidden": "int", "epochs": "int",
-         "batch": "int", "lr": "float"},
+        {"clipping": "strs", "ber": "grid", "where": "strs", "word": "str", "depth": "int", "hidden": "int",
+         "epochs": "int", "batch": "int", "lr": "float"},
         int_seed=True, one_activation=True,
     ),
 }
@@ -329,7 +329,7 @@ def load_spec(spec) -> Spec:
 
 def _check_values(spec: Spec) -> None:
     """Build every activation and every chain of the grid (cheap): a bad value fails here, not mid-sweep."""
-    from gradlab.engines.hardening import CLIPPING, MODES, WHERE
+    from gradlab.engines.hardening import CLIPPING, MODES, WHERE, WORDS
     from gradlab.queries import METHODS, STATISTICS
 
     for text in spec.activations:
@@ -337,7 +337,8 @@ def _check_values(spec: Spec) -> None:
             parse_activation(text)
         except (ValueError, TypeError) as exc:
             _refuse(f"activations: {exc}")
-    choices = {"method": METHODS, "statistic": STATISTICS, "train": MODES, "clipping": CLIPPING, "where": WHERE}
+    choices = {"method": METHODS, "statistic": STATISTICS, "train": MODES, "clipping": CLIPPING, "where": WHERE,
+               "word": tuple(WORDS)}
     for key, allowed in choices.items():
         values = spec.fixed.get(key, [])
         values = list(values) if isinstance(values, list) else [values]

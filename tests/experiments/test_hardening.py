@@ -120,6 +120,16 @@ def test_bit_flips_in_weights_and_activations_hurt_more_as_the_rate_grows(clean_
         assert accs == [H.evaluate(clean_net, ber=b, where=where, seed=(4,)) for b in (0.0, 1e-4, 3e-3)]
 
 
+def test_fixed_point_words_take_flips_too(clean_net):
+    assert H.evaluate(clean_net, ber=0.0, word="fixed16") == H.evaluate(clean_net)
+    hit = H.evaluate(clean_net, ber=3e-3, word="fixed16", seed=(2,))
+    assert hit < H.evaluate(clean_net) and hit == H.evaluate(clean_net, ber=3e-3, word="fixed16", seed=(2,))
+    frame = gl.bitflip_faults("relu", word="fixed16", ber=[1e-3], clipping=["none"], depth=1, hidden=8, epochs=1)
+    assert set(frame["word"]) == {"fixed16"}
+    with pytest.raises(ValueError, match="word must be one of 'float32', 'fixed16'"):
+        gl.bitflip_faults("relu", word="int8", depth=1, hidden=8, epochs=1)
+
+
 def test_point_runs_repeat_and_check_their_input():
     kw = dict(depth=1, hidden=16, epochs=2, seed=5)
     a = gl.train_modes("relu", eval_noise=[0, 0.1], **kw)
