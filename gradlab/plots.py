@@ -428,37 +428,47 @@ def _interval_note(summary: pd.DataFrame) -> str:
     return f"mean over {seeds} seeds; bars: 95% confidence, Student's t with {seeds - 1} degrees of freedom"
 
 
+def _accuracy_grid(summary: pd.DataFrame, *, panel: str, line: str, level: str, level_name: str,
+                   panel_title, legend: str, title: str, size: tuple[float, float], spread: float) -> Figure:
+    """Test accuracy (mean and t interval) against ``level``, a line per ``line``, a panel per (depth, ``panel``)."""
+    panels = list(dict.fromkeys(summary[panel]))
+    depths = sorted(summary["depth"].unique())
+    levels = sorted(summary[level].unique())
+    lines = list(dict.fromkeys(summary[line]))
+    with style():
+        fig, axes = plt.subplots(len(depths), len(panels),
+                                 figsize=(size[0] * len(panels) + 0.5, size[1] * len(depths) + 0.7),
+                                 constrained_layout=True, sharex=True, sharey=True, squeeze=False)
+        styles = _styles(lines)
+        for r, d in enumerate(depths):
+            for c, key in enumerate(panels):
+                ax = axes[r, c]
+                sub = summary[(summary["depth"] == d) & (summary[panel] == key)]
+                for k, (name, part) in enumerate(sub.groupby(line, sort=False)):
+                    st = styles[name]
+                    pos = np.searchsorted(levels, part[level]) + (k - (len(lines) - 1) / 2) * spread  # side by side
+                    ax.errorbar(pos, part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
+                                color=st["color"], ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8,
+                                capsize=1.5, label=name)
+                ax.set_title(panel_title(key, d))
+                if c == 0:
+                    ax.set_ylabel("test accuracy")
+                if r == len(depths) - 1:
+                    _level_axis(ax, levels, level_name)
+        axes[0, 0].legend(frameon=False, title=legend)
+        fig.suptitle(f"{title}\n({_interval_note(summary)})")
+        return fig
+
+
 def plot_noise_tolerance(summary: pd.DataFrame, title: str) -> Figure:
     """Test accuracy against inference noise, one line per training mode; a panel per (depth, activation).
 
     ``summary`` is :func:`gradlab.t_summary` of :func:`gradlab.noise_tolerance` by activation,
     train, depth and eval_noise (columns mean, ci_low, ci_high, seeds).
     """
-    acts = list(dict.fromkeys(summary["activation"]))
-    depths = sorted(summary["depth"].unique())
-    levels = sorted(summary["eval_noise"].unique())
-    with style():
-        fig, axes = plt.subplots(len(depths), len(acts), figsize=(3.0 * len(acts) + 0.5, 2.5 * len(depths) + 0.7),
-                                 constrained_layout=True, sharex=True, sharey=True, squeeze=False)
-        styles = _styles(list(dict.fromkeys(summary["train"])))
-        for r, d in enumerate(depths):
-            for c, act in enumerate(acts):
-                ax = axes[r, c]
-                sub = summary[(summary["depth"] == d) & (summary["activation"] == act)]
-                for k, (mode, part) in enumerate(sub.groupby("train", sort=False)):
-                    st = styles[mode]
-                    pos = np.searchsorted(levels, part["eval_noise"]) + (k - 1) * 0.06  # side by side
-                    ax.errorbar(pos, part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
-                                color=st["color"], ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8,
-                                capsize=1.5, label=mode)
-                ax.set_title(f"{act}, depth {d}")
-                if c == 0:
-                    ax.set_ylabel("test accuracy")
-                if r == len(depths) - 1:
-                    _level_axis(ax, levels, "inference noise eta (x layer range)")
-        axes[0, 0].legend(frameon=False, title="training")
-        fig.suptitle(f"{title}\n({_interval_note(summary)})")
-        return fig
+    return _accuracy_grid(summary, panel="activation", line="train", level="eval_noise",
+                          level_name="inference noise eta (x layer range)", panel_title=lambda a, d: f"{a}, depth {d}",
+                          legend="training", title=title, size=(3.0, 2.5), spread=0.06)
 
 
 def plot_bitflip(summary: pd.DataFrame, title: str) -> Figure:
@@ -467,29 +477,7 @@ def plot_bitflip(summary: pd.DataFrame, title: str) -> Figure:
     ``summary`` is :func:`gradlab.t_summary` of :func:`gradlab.bitflip_resilience` by clipping,
     where, ber and depth (columns mean, ci_low, ci_high, seeds).
     """
-    places = list(dict.fromkeys(summary["where"]))
-    depths = sorted(summary["depth"].unique())
-    levels = sorted(summary["ber"].unique())
-    with style():
-        fig, axes = plt.subplots(len(depths), len(places), figsize=(3.6 * len(places) + 0.5, 2.6 * len(depths) + 0.7),
-                                 constrained_layout=True, sharex=True, sharey=True, squeeze=False)
-        rules = list(dict.fromkeys(summary["clipping"]))
-        styles = _styles(rules)
-        for r, d in enumerate(depths):
-            for c, place in enumerate(places):
-                ax = axes[r, c]
-                sub = summary[(summary["depth"] == d) & (summary["where"] == place)]
-                for k, (rule, part) in enumerate(sub.groupby("clipping", sort=False)):
-                    st = styles[rule]
-                    pos = np.searchsorted(levels, part["ber"]) + (k - (len(rules) - 1) / 2) * 0.05
-                    ax.errorbar(pos, part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
-                                color=st["color"], ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8,
-                                capsize=1.5, label=rule)
-                ax.set_title(f"bit flips in the {place}, depth {d}")
-                if c == 0:
-                    ax.set_ylabel("test accuracy")
-                if r == len(depths) - 1:
-                    _level_axis(ax, levels, "bit error rate (float32 words)")
-        axes[0, 0].legend(frameon=False, title="clipping")
-        fig.suptitle(f"{title}\n({_interval_note(summary)})")
-        return fig
+    return _accuracy_grid(summary, panel="where", line="clipping", level="ber",
+                          level_name="bit error rate (float32 words)",
+                          panel_title=lambda w, d: f"bit flips in the {w}, depth {d}",
+                          legend="clipping", title=title, size=(3.6, 2.6), spread=0.05)
