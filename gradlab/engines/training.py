@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 
+from gradlab._threads import single_blas_thread
 from gradlab.activations import Activation
 from gradlab.perturbations.chain import Chain
 
@@ -96,6 +97,11 @@ def train(
     seed: int,
 ):
     """Train; returns a list of per-epoch dicts (epoch, train_loss, train_accuracy, test_loss, test_accuracy)."""
+    with single_blas_thread():  # small products between threaded kernels: see gradlab._threads
+        return _train(act, chain, data, depth=depth, hidden=hidden, epochs=epochs, batch=batch, lr=lr, seed=seed)
+
+
+def _train(act, chain, data, *, depth, hidden, epochs, batch, lr, seed):
     x_train, y_train, x_test, y_test = data
     rng = np.random.default_rng(seed)
     sizes = [x_train.shape[1]] + [hidden] * depth + [int(y_train.max()) + 1]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from gradlab._threads import single_blas_thread
 from gradlab._validate import check_choice, check_int, check_interval, check_positive
 from gradlab.engines.hardening import CLIPPING, MODES, WHERE, WORDS, evaluate, fit, thresholds
 from gradlab.queries._common import ActivationLike, as_activations
@@ -82,9 +83,10 @@ def train_modes(
     precision = check_positive("qat_precision", qat_precision)
     rows = []
     for mode in modes:
-        net = fit(act, mode, train_noise=eta_train, qat_precision=precision, **kw)
-        for k, eta in enumerate(levels):
-            acc = evaluate(net, eta=eta, seed=(kw["seed"], 1, k))
+        with single_blas_thread():  # small products between threaded kernels: see gradlab._threads
+            net = fit(act, mode, train_noise=eta_train, qat_precision=precision, **kw)
+            accs = [evaluate(net, eta=eta, seed=(kw["seed"], 1, k)) for k, eta in enumerate(levels)]
+        for eta, acc in zip(levels, accs):
             rows.append({"activation": act.label, "train": mode, "depth": kw["depth"], "hidden": kw["hidden"],
                          "epochs": kw["epochs"], "seed": kw["seed"], "eval_noise": eta, "test_accuracy": acc})
     return pd.DataFrame(rows)
@@ -125,13 +127,17 @@ def bitflip_faults(
     places = _choices("where", where, WHERE)
     word = check_choice("word", word, WORDS)
     kw = _training(depth, hidden, epochs, batch, lr, seed)
-    net = fit(act, "clean", train_noise=0.0, qat_precision=1.0, **kw)
+    with single_blas_thread():  # small products between threaded kernels: see gradlab._threads
+        net = fit(act, "clean", train_noise=0.0, qat_precision=1.0, **kw)
+        clips = {rule: thresholds(net, rule) for rule in rules}
+        accs = {(rule, w, k): evaluate(net, clip=clips[rule], ber=rate, where=place, word=word,
+                                       seed=(kw["seed"], 2, w, k))
+                for rule in rules for w, place in enumerate(places) for k, rate in enumerate(rates)}
     rows = []
     for rule in rules:
-        clip = thresholds(net, rule)
         for w, place in enumerate(places):
             for k, rate in enumerate(rates):
-                acc = evaluate(net, clip=clip, ber=rate, where=place, word=word, seed=(kw["seed"], 2, w, k))
+                acc = accs[rule, w, k]
                 rows.append({"activation": act.label, "clipping": rule, "where": place, "word": word, "ber": rate,
                              "depth": kw["depth"], "hidden": kw["hidden"], "epochs": kw["epochs"],
                              "seed": kw["seed"], "test_accuracy": acc})
