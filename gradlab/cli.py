@@ -165,11 +165,10 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
 
 def _figure_names(args: argparse.Namespace) -> list[str]:
     from gradlab._validate import suggest
-    from gradlab.figures import ALL_FIGURES, COMPANION_FIGURES, FIGURES, PAPER_FIGURES
+    from gradlab.figures import ALL_FIGURES, FIGURES, PAPER_FIGURES
 
     known = ALL_FIGURES
-    names = args.only or [*FIGURES, *(COMPANION_FIGURES if args.companion or args.fast else ()),
-                          *(PAPER_FIGURES if args.paper else ())]
+    names = args.only or [*FIGURES, *(PAPER_FIGURES if args.paper else ())]
     for name in names:
         if name not in known:
             raise ValueError(f"--only: unknown figure {name!r}{suggest(name, known)}; figures: {', '.join(known)}")
@@ -364,12 +363,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--paper",
         action="store_true",
         help="also draw the paper's own renderings (one noise realization, its colour limits) beside gradlab's",
-    )
-    p.add_argument(
-        "--companion",
-        action="store_true",
-        help="also draw the companion papers' network experiments (noise_tolerance, bitflip; about a minute); "
-        "--fast draws them always, in their fast form",
     )
     p.set_defaults(run=_cmd_figures)
 

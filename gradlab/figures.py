@@ -30,7 +30,7 @@ class _OnFirstUse:
 pd = _OnFirstUse("pandas")
 plots = _OnFirstUse("gradlab.plots")
 
-__all__ = ["ALL_FIGURES", "COMPANION_FIGURES", "FIGURES", "PAPER_FIGURES", "make_figure"]
+__all__ = ["ALL_FIGURES", "FIGURES", "PAPER_FIGURES", "make_figure"]
 
 PAPER_LEAKAGE, PAPER_PRECISION = 0.5, 256
 
@@ -255,13 +255,6 @@ def bitflip_figure(fast: bool = False):
     return plots.plot_bitflip(summary, title), runs
 
 
-#: The companion papers' network experiments: drawn by ``gradlab figures --companion`` (and by
-#: ``--fast``, in their fast form); left out of the default run to keep it within its time budget.
-COMPANION_FIGURES: dict[str, Callable] = {
-    "noise_tolerance": noise_tolerance_figure,
-    "bitflip": bitflip_figure,
-}
-
 #: The paper's own renderings, drawn beside gradlab's by ``gradlab figures --paper``.
 PAPER_FIGURES: dict[str, Callable] = {
     "product_maps_paper": product_maps_paper_figure,
@@ -282,11 +275,13 @@ FIGURES: dict[str, Callable] = {
     "error_ratio": error_ratio_figure,
     "depth": depth_figure,
     "training": training_figure,
+    "noise_tolerance": noise_tolerance_figure,
+    "bitflip": bitflip_figure,
 }
 
 
-#: Every recipe by name: the default set, the companion experiments, the paper's renderings.
-ALL_FIGURES: dict[str, Callable] = {**FIGURES, **COMPANION_FIGURES, **PAPER_FIGURES}
+#: Every recipe by name: the default set, then the paper's renderings.
+ALL_FIGURES: dict[str, Callable] = {**FIGURES, **PAPER_FIGURES}
 
 
 def make_figure(name: str, fast: bool = False):

@@ -60,11 +60,11 @@ def test_version_figure_list_and_help_texts_with_defaults():
     import gradlab
 
     assert run("--version").stdout.strip() == f"gradlab {gradlab.__version__}"
-    from gradlab.figures import ALL_FIGURES, COMPANION_FIGURES, FIGURES, PAPER_FIGURES
+    from gradlab.figures import ALL_FIGURES, FIGURES, PAPER_FIGURES
 
     listed = run("figures", "--list").stdout
     assert [line.split()[0] for line in listed.splitlines() if not line.startswith(" ")] == [
-        *FIGURES, *COMPANION_FIGURES, *PAPER_FIGURES
+        *FIGURES, *PAPER_FIGURES
     ] == list(ALL_FIGURES)
     error_help = " ".join(run("error", "--help").stdout.split())
     for text in ("(default: half_toward_zero)", "Monte Carlo seed", "(default: 0)", "(default: auto)",
@@ -175,15 +175,15 @@ def test_show_gives_pytorchs_value_at_the_kink():
     assert "f'(0) = 0.5 under kink='autograd'" in run("show", "max(x, 0)").stdout
 
 
-def test_the_companion_figures_are_drawn_with_companion_and_fast_only():
+
+def test_figures_draws_the_default_set_and_the_paper_renderings_on_request():
     from gradlab.cli import _figure_names, build_parser
-    from gradlab.figures import COMPANION_FIGURES, FIGURES, PAPER_FIGURES
+    from gradlab.figures import FIGURES, PAPER_FIGURES
 
     def names(*argv):
         return _figure_names(build_parser().parse_args(["figures", *argv]))
 
-    assert names() == list(FIGURES)
-    assert names("--companion") == [*FIGURES, *COMPANION_FIGURES]
-    assert names("--fast") == [*FIGURES, *COMPANION_FIGURES]
-    assert names("--companion", "--paper") == [*FIGURES, *COMPANION_FIGURES, *PAPER_FIGURES]
+    assert names() == names("--fast") == list(FIGURES)
+    assert {"training", "noise_tolerance", "bitflip"} <= set(FIGURES)
+    assert names("--paper") == [*FIGURES, *PAPER_FIGURES]
     assert names("--only", "bitflip") == ["bitflip"]
