@@ -159,11 +159,11 @@ def run_one(text: str, a: float | None, np, gl, sp) -> tuple[str, dict[str, floa
     checked = []
     for p, v in zip(points, values):
         try:
-            if not abs(float_value(act._dexpr_numeric, {x: float(p)})) < 1e300:
+            if not abs(float_value(act.df_expr, {x: float(p)})) < 1e300:
                 continue
         except (OverflowError, ValueError, TypeError):
             continue
-        exact = float(act._dexpr_numeric.evalf(30, subs={x: sp.Rational(repr(float(p)))}))
+        exact = float(act.df_expr.evalf(30, subs={x: sp.Rational(repr(float(p)))}))
         if not np.isclose(v, exact, rtol=1e-9, atol=1e-12):
             return "mismatch", times, f"df({p}) = {v} vs mpmath {exact}"
         checked.append(p)

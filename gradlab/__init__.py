@@ -5,9 +5,7 @@ line start without loading sympy, Numba, SciPy, pandas or matplotlib until a nam
 """
 from __future__ import annotations
 
-import importlib
-import sys
-import types
+from gradlab._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -24,8 +22,9 @@ _EXPORTS = {
     "ExpressionError": "gradlab.activations",
     "Kink": "gradlab.activations",
     "NumericActivation": "gradlab.activations",
+    "ActivationBase": "gradlab.activations",
     "activation": "gradlab.activations",
-    "activations": "gradlab.activations",
+    "list_activations": "gradlab.activations",
     "ExactUnsupported": "gradlab.engines",
     "BitFlip": "gradlab.perturbations",
     "Chain": "gradlab.perturbations",
@@ -65,38 +64,4 @@ __all__ = sorted(_EXPORTS)
 _SUBMODULES = {"activations", "engines", "figures", "kernels", "perturbations", "plots", "queries"}
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is not None:
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"gradlab.{name}")
-    raise AttributeError(f"module 'gradlab' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
-
-
-class _Package(types.ModuleType):
-    """``gl.activations`` is the function listing the built-ins, as it always was.
-
-    The subpackage of the same name would otherwise replace it: the import system records every
-    imported subpackage as an attribute of its parent.
-    """
-
-    @property
-    def activations(self):
-        from gradlab.activations.activation import activations
-
-        return activations
-
-    @activations.setter
-    def activations(self, value):
-        pass  # the subpackage's own record: the function keeps the name
-
-
-sys.modules[__name__].__class__ = _Package
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)

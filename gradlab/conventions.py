@@ -1,6 +1,6 @@
 """The conventions a user chooses, by name: cheap to import (the command line lists them in --help).
 
-Each is documented where it acts: kink values in :mod:`gradlab.activations.activation`, rounding
+Each is documented where it acts: kink values in :mod:`gradlab.activations.core`, rounding
 rules and quantizer arithmetic in :class:`gradlab.perturbations.Quantize`.
 """
 from __future__ import annotations

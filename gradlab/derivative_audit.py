@@ -268,7 +268,7 @@ def _fd_truth(f: Callable[[np.ndarray], np.ndarray], label: str) -> _Truth:
 
 
 def _resolve_truth(forward: Any, derivative: Any, name: str | None) -> _Truth:
-    from gradlab.activations.activation import Activation, activation
+    from gradlab.activations.core import Activation, activation
 
     if isinstance(forward, str) or isinstance(forward, Activation):
         return _symbolic_truth(activation(forward))

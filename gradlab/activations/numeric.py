@@ -1,7 +1,8 @@
 """Activations known through numbers only: f and f' are callables on float64 arrays.
 
-This is the protocol the engines accept beside the symbolic :class:`~gradlab.activations.Activation`
-for functions gradlab cannot read as an expression (a PyTorch module, a user's NumPy code).  It
+For functions gradlab cannot read as an expression (a PyTorch module, a user's NumPy code): the
+engines see it through :class:`~gradlab.activations.base.ActivationBase`, as they see a symbolic
+:class:`~gradlab.activations.Activation`.  It
 needs nothing but NumPy: the PyTorch bridge (:mod:`gradlab.torch_bridge`) builds one from a torch
 callable, and nothing below the bridge imports torch.
 
@@ -9,16 +10,19 @@ What the engines need from an activation is f' on float64 arrays (at the lattice
 sampled inputs, at the clean inputs) and the places where f' jumps.  A numeric activation has no
 symbolic form, so its kinks are not known: :meth:`NumericActivation.kinks` is empty, its value of
 f' at a kink is whatever its callable returns there (``kink = 'own'``), and
-:meth:`NumericActivation.kink_scan` offers an estimate from the jumps of f and f' on a fine grid.
+:meth:`NumericActivation.kink_scan` offers an estimate from the jumps of f and f' on a fine grid
+(:meth:`NumericActivation.jump_points` is what the engines split quadrature at).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gradlab._validate import check_finite, check_int
+from gradlab.activations.base import ActivationBase
+from gradlab.activations.evaluation import ArrayFunction, CallableEvaluation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,8 +31,6 @@ __all__ = ["NUMERIC_KINK", "NumericActivation", "find_jumps"]
 
 #: The ``kink`` of a numeric activation: f' at a kink is what its own derivative callable returns.
 NUMERIC_KINK = "own"
-
-ArrayFunction = Callable[[np.ndarray], np.ndarray]
 
 #: Scan grids are shifted by this fraction of a step, so kinks at round numbers (0, 1, 6) fall
 #: strictly inside a cell instead of on a grid point, where a jump would split between two cells.
@@ -93,7 +95,7 @@ def _shortest(a: float, b: float) -> float:
     return 0.5 * (a + b)
 
 
-class NumericActivation:
+class NumericActivation(ActivationBase):
     """An activation given by two callables on float64 arrays: f and its derivative f'.
 
     Parameters
@@ -104,16 +106,13 @@ class NumericActivation:
     source : where f' comes from, in words (shown by repr and ``gradlab show``).
     params : numbers to show as ``param_*`` columns (none by default).
 
-    Kinks are not known (:meth:`kinks` is empty); :meth:`kink_scan` estimates them.  At a kink,
-    f' is whatever ``df`` returns there: ``kink`` is 'own', and :meth:`with_kink` refuses others.
+    Kinks are not known (:meth:`kinks` is empty); :meth:`kink_scan` estimates them and
+    :meth:`jump_points` is that estimate.  At a kink, f' is whatever ``df`` returns there: ``kink``
+    is 'own', and :meth:`with_kink` refuses others.
     """
 
     #: Numeric activations have no built-in family, hence no paper convention.
     family = None
-    paper_kink = None
-    paper_note = ""
-    #: False: the engines ask :meth:`kink_estimates` where they would use exact kinks.
-    kinks_known = False
 
     def __init__(
         self,
@@ -127,52 +126,26 @@ class NumericActivation:
     ):
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"name must be a non-empty string, got {name!r}")
-        for arg, fn in (("f", f), ("df", df)):
-            if not callable(fn):
-                raise TypeError(f"{arg} must be a callable on float64 arrays, got {fn!r}")
         self.name = name
         self.source = source
         self.params: dict[str, float] = {k: check_finite(k, v) for k, v in (params or {}).items()}
         self.kink = NUMERIC_KINK
-        self._f, self._df = f, df
-        self._batch = check_int("batch", batch, minimum=1)
+        self.evaluator = CallableEvaluation(name, f, df, batch=batch)
 
-    # --- numeric -----------------------------------------------------------------------------
-    def _evaluate(self, which: str, values) -> np.ndarray:
-        fn = self._f if which == "f" else self._df
-        arr = np.asarray(values, dtype=np.float64)
-        flat = np.ascontiguousarray(arr).ravel()
-        out = np.empty_like(flat)
-        for start in range(0, flat.size, self._batch):
-            part = flat[start : start + self._batch]
-            got = np.asarray(fn(part), dtype=np.float64)
-            if got.shape != part.shape:
-                raise ValueError(
-                    f"{which} of {self.name!r} must return one value per input (shape {part.shape}), "
-                    f"got shape {got.shape}"
-                )
-            out[start : start + part.size] = got
-        return out.reshape(arr.shape) if arr.ndim else out[0]
-
-    def f(self, values) -> np.ndarray:
-        """f at ``values`` (array-like, float64), same shape."""
-        return self._evaluate("f", values)
-
-    def df(self, values) -> np.ndarray:
-        """f' at ``values``, same shape; at a kink, whatever the derivative callable returns."""
-        return self._evaluate("df", values)
-
-    df_exact = df  # no symbolic form to evaluate more exactly
+    def df_exact(self, values) -> np.ndarray:
+        """f' at ``values``: there is no symbolic form to evaluate more exactly."""
+        return self.df(values)
 
     # --- kinks -------------------------------------------------------------------------------
     def kinks(self) -> tuple:
         """Empty: the kinks of a numeric activation are not known (see :meth:`kink_scan`)."""
         return ()
 
-    def kink_estimates(self, lo: float, hi: float, *, points: int = 513) -> np.ndarray:
-        """Estimated locations in [lo, hi] where f or f' jumps (what the engines split quadrature at)."""
+    def jump_points(self, lo: float, hi: float, *, points: int = 513) -> np.ndarray:
+        """Estimated locations in (lo, hi) where f or f' jumps (what the engines split quadrature at)."""
         found = find_jumps(self.df, lo, hi, points=points) + find_jumps(self.f, lo, hi, points=points)
-        return np.unique(np.array([j[0] for j in found], dtype=np.float64))
+        pts = np.unique(np.array([j[0] for j in found], dtype=np.float64))
+        return pts[(pts > lo) & (pts < hi)]
 
     def kink_scan(self, lo: float = -8.0, hi: float = 8.0, *, points: int = 4097,
                   min_jump: float = 1e-6) -> pd.DataFrame:

@@ -236,10 +236,9 @@ def _stochastic_rounding(acts, q: Quantize, d, dfx):
 def _breakpoints(act: Activation, x: float, a: float, b: float) -> np.ndarray:
     """Points in (a, b) where |f'(u) - f'(x)| is not smooth: kinks and roots of f'(u) = f'(x).
 
-    A numeric activation's kinks are unknown: a scan of (a, b) for jumps of f and f' estimates them.
+    A numeric activation's kinks are unknown: its ``jump_points`` scan (a, b) for jumps of f and f'.
     """
-    known = getattr(act, "kinks_known", True)
-    pts = [float(k.x) for k in act.kinks()] if known else list(act.kink_estimates(a, b))
+    pts = list(act.jump_points(a, b))
     pts.append(x)
     grid = np.linspace(a, b, 2049)
     g = act.df(grid) - act.df(x)

@@ -131,8 +131,9 @@ def _general(acts, dfx, xs, chain, key, stream0, samples):
 
     sums = np.zeros((len(acts), 3, xs.size))
     nonfinite = np.zeros(xs.size, np.int64)
-    compiled = [i for i, a in enumerate(acts) if not isinstance(a, NumericActivation)]
-    numeric = [i for i, a in enumerate(acts) if isinstance(a, NumericActivation)]
+    # Activations with compiled scalar cores join the fused pass; the others are evaluated from Python.
+    compiled = [i for i, a in enumerate(acts) if a.kernels is not None]
+    numeric = [i for i, a in enumerate(acts) if a.kernels is None]
     if compiled:
         kernels = fused_module(chain.kernels, len(chain), [acts[i].kernels for i in compiled])
         part = np.zeros((len(compiled), 3, xs.size))

@@ -25,7 +25,7 @@ import sympy as sp
 import gradlab as gl
 from gradlab._validate import check_choice
 from gradlab.activations import Activation
-from gradlab.activations.activation import x as _x
+from gradlab.activations import x as _x
 from gradlab.conventions import KINK_CHOICES, ROUNDING
 from gradlab.engines import ExactUnsupported, level_distribution
 

@@ -136,7 +136,7 @@ def test_user_expression_with_parameters_and_derivative():
 
 
 def test_table_of_builtins_lists_parameters():
-    table = gl.activations()
+    table = gl.list_activations()
     row = table.set_index("name").loc["relu_gelu"]
     assert row["parameters"] == "i=0.5, s=1, alpha=0"
     assert set(table["name"]) == set(gl.BUILTINS)

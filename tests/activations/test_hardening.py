@@ -47,7 +47,7 @@ def analyse(act):
     act.kinks()
     assert act.smoothness.startswith("C")
     assert act.gsd_exact.is_number
-    return kernel_source(repr(act), act.expr, act._dexpr_numeric, act.d2expr)
+    return kernel_source(repr(act), act.expr, act.df_expr, act.d2expr)
 
 
 def nest(func, depth):

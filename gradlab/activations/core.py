@@ -1,50 +1,46 @@
-"""The :class:`Activation` object: one symbolic definition, its analysis and its compiled kernels."""
+"""The :class:`Activation` object: one symbolic definition, its analysis and its evaluation."""
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from functools import cached_property, lru_cache
-from types import ModuleType
+from functools import cached_property
+from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
 
 from gradlab._validate import check_choice, check_finite, suggest
-from gradlab.activations.analysis import (
-    Kink,
-    find_kinks,
-    one_sided,
-    piecewise_form,
-    simplify_number,
-    smoothness_class,
-)
+from gradlab.activations.analysis import Kink
+from gradlab.activations.base import ActivationBase
 from gradlab.activations.builtins import BUILTINS
-from gradlab.activations.guards import derivative
+from gradlab.activations.evaluation import EVALUATIONS, CompiledEvaluation, Evaluation, NumpyEvaluation
 from gradlab.activations.numeric import NUMERIC_KINK, NumericActivation
 from gradlab.activations.parser import ExpressionError, parse_expression
+from gradlab.activations.spelling import read_spelling, write_spelling
+from gradlab.activations.symbolic import SymbolicForms, symbolic_forms, x
 from gradlab.conventions import KINK_CHOICES, KINK_CONVENTIONS
-from gradlab.kernels.codegen import kernel_module
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["KINK_CHOICES", "KINK_CONVENTIONS", "Activation", "activation", "activations", "x"]
-
-#: The variable every activation is a function of.
-x = sp.Symbol("x", real=True)
+__all__ = ["KINK_CHOICES", "KINK_CONVENTIONS", "Activation", "activation", "list_activations"]
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 
 
-class Activation:
-    """An activation function f(x) with exact derivatives, analysis and Numba kernels.
+class Activation(ActivationBase):
+    """An activation function f(x) with exact derivatives, analysis and compiled kernels; immutable.
 
-    Build one with :func:`activation`.  ``expr``/``dexpr``/``d2expr`` are sympy expressions in
-    :data:`x`; ``f``, ``df``, ``d2f`` evaluate them on float64 arrays (any shape, returned in the
-    same shape), compiled on first use and cached on disk.  ``kink`` selects the value of f' exactly
-    at a jump of f' (see :data:`KINK_CONVENTIONS`).
+    Build one with :func:`activation`.  It is defined by its source expression (a sympy expression
+    in :data:`x`, as written), its name, parameter values and kink convention; everything else is
+    derived from those (``expr``, ``dexpr``, ``d2expr``: the folded piecewise forms; kinks;
+    smoothness).  ``f``, ``df``, ``d2f`` evaluate on float64 arrays of any shape through
+    ``evaluation`` ('compiled': Numba kernels, compiled on first use and cached on disk; 'numpy':
+    generated NumPy code, no compile wait).  ``kink`` selects the value of f' exactly at a jump of
+    f' (see :data:`KINK_CONVENTIONS`).  Equal activations (same name, source, parameters and
+    convention) evaluate alike whatever their evaluation.
     """
 
     def __init__(
@@ -56,73 +52,89 @@ class Activation:
         kink: str = "autograd",
         defaults: Mapping[str, float] | None = None,
         family: str | None = None,
+        evaluation: str = "compiled",
     ):
-        if not isinstance(expr, sp.Expr):
-            raise TypeError(
-                f"Activation: expr must be a sympy expression of gradlab.activations.x, got {expr!r}; "
-                "to build one from text or a built-in name use gl.activation(...)"
-            )
-        self.name = name
-        #: The built-in family this activation belongs to (None for an expression).
-        self.family = family
-        self.params: dict[str, float] = dict(params or {})
-        self.kink = check_choice("kink", kink, KINK_CONVENTIONS)
-        self._defaults = dict(defaults or {})
-        self.expr: sp.Expr = piecewise_form(expr)
-        self._source = expr  # as written: abs, max and min still whole (see _autograd_dexpr)
-        if self.expr.free_symbols - {x}:
-            names = ", ".join(sorted(map(str, self.expr.free_symbols - {x})))
-            raise ExpressionError(f"activation {name!r} has unbound symbols: {names}")
+        forms = symbolic_forms(expr, name) if isinstance(expr, sp.Expr) else SymbolicForms(expr, name)
+        forms.expr  # noqa: B018 -- fold now: a form too large to analyse is refused when it is built
+        fields = {
+            "name": name,
+            #: The built-in family this activation belongs to (None for an expression).
+            "family": family,
+            "source": expr,
+            "params": MappingProxyType(dict(params or {})),
+            "kink": check_choice("kink", kink, KINK_CONVENTIONS),
+            "defaults": MappingProxyType(dict(defaults or {})),
+            "evaluation": check_choice("evaluation", evaluation, EVALUATIONS),
+            "_forms": forms,
+        }
+        self.__dict__.update(fields)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(
+            f"Activation is immutable (cannot set {name!r}); use with_kink(...), with_evaluation(...) "
+            "or gl.activation(...) for another"
+        )
+
+    def _replace(self, **changes) -> Activation:
+        fields = dict(name=self.name, expr=self.source, params=self.params, kink=self.kink, defaults=self.defaults,
+                      family=self.family, evaluation=self.evaluation)
+        return Activation(**{**fields, **changes})
 
     # --- symbolic ----------------------------------------------------------------------------
-    @cached_property
+    @property
+    def expr(self) -> sp.Expr:
+        """f(x) as one flat Piecewise (abs, max, min, sign and heaviside rewritten), or as written if smooth."""
+        return self._forms.expr
+
+    @property
     def dexpr(self) -> sp.Expr:
         """f'(x) as a sympy expression (piece conditions as autograd would take them)."""
-        return derivative(self.expr, x, f"f'(x) of {self.name!r}")
+        return self._forms.dexpr
 
-    @cached_property
+    @property
     def d2expr(self) -> sp.Expr:
         """f''(x) as a sympy expression (zero-width delta terms at jumps are not included)."""
-        return derivative(self.dexpr, x, f"f''(x) of {self.name!r}")
+        return self._forms.d2expr
+
+    @property
+    def df_expr(self) -> sp.Expr:
+        """f' as :meth:`df` evaluates it: :attr:`dexpr` with the kink convention applied at each jump."""
+        return self._forms.df_expr(self.kink)
 
     def kinks(self) -> tuple[Kink, ...]:
         """Every point where f or f' jumps, with exact one-sided limits; sorted by location."""
-        return self._kinks
+        return self._forms.kinks
 
-    @cached_property
-    def _kinks(self) -> tuple[Kink, ...]:
-        return find_kinks(self.expr, self.dexpr, x)
+    def jump_points(self, lo: float, hi: float) -> np.ndarray:
+        """The exact kinks in (lo, hi), as float64."""
+        pts = np.array([float(k.x) for k in self._forms.kinks], dtype=np.float64)
+        return pts[(pts > lo) & (pts < hi)]
 
     def kinks_frame(self) -> pd.DataFrame:
         """:meth:`kinks` as a DataFrame, one row per kink (floats)."""
         import pandas as pd
 
         cols = ["x", "jump_f", "jump_df", "f_left", "f_right", "df_left", "df_right"]
-        return pd.DataFrame([k.as_dict() for k in self._kinks], columns=cols)
+        return pd.DataFrame([k.as_dict() for k in self._forms.kinks], columns=cols)
 
     def one_sided_derivative(self, at: float = 0.0) -> tuple[sp.Expr, sp.Expr]:
         """Exact (f'(at-), f'(at+))."""
-        x0 = sp.Rational(repr(check_finite("at", at)))
-        return (
-            one_sided(self.dexpr, x, x0, "-", sp.Rational(1, 2**30)),
-            one_sided(self.dexpr, x, x0, "+", sp.Rational(1, 2**30)),
-        )
+        return self._forms.one_sided_derivative(sp.Rational(repr(check_finite("at", at))))
 
-    @cached_property
+    @property
     def gsd_exact(self) -> sp.Expr:
         """Gradient step discontinuity |f'(0+) - f'(0-)| as an exact sympy number."""
-        left, right = self.one_sided_derivative(0.0)
-        return simplify_number(sp.Abs(right - left))
+        return self._forms.gsd
 
     @property
     def gsd(self) -> float:
         """Gradient step discontinuity |f'(0+) - f'(0-)| (relu_gelu(i): 1 - i)."""
-        return float(self.gsd_exact)
+        return float(self._forms.gsd)
 
-    @cached_property
+    @property
     def smoothness(self) -> str:
         """'Cinf', 'C1', 'C0', or 'C-1' when f itself jumps."""
-        return smoothness_class(self.expr, x)
+        return self._forms.smoothness
 
     def latex(self) -> str:
         """LaTeX of f(x)."""
@@ -130,62 +142,20 @@ class Activation:
 
     # --- numeric -----------------------------------------------------------------------------
     @cached_property
-    def _autograd_dexpr(self) -> sp.Expr:
-        """f' valued at ties as PyTorch's autograd values it.
-
-        PyTorch differentiates abs(u) as sign(u) u' (0 at u = 0) and splits the gradient of
-        max(a, b) and min(a, b) evenly at a tie; sympy's derivatives of Abs, Max and Min are exactly
-        these (sign(0) = 0, Heaviside(0) = 1/2), while the piecewise form picks one side.  sign and
-        heaviside become pieces first: their derivative is 0 on each, as in PyTorch.
-        """
-        if not self._source.has(sp.Abs, sp.Max, sp.Min):
-            return self.dexpr
-        return _autograd_derivative(self._source, self.name)
-
-    @property
-    def df_expr(self) -> sp.Expr:
-        """f' as :meth:`df` evaluates it: :attr:`dexpr` with the kink convention applied at each jump."""
-        return self._dexpr_numeric
+    def _compiled(self) -> CompiledEvaluation:
+        return CompiledEvaluation(repr(self), self.expr, self.df_expr, self.d2expr)
 
     @cached_property
-    def _dexpr_numeric(self) -> sp.Expr:
-        """f' with the kink convention applied exactly at each jump of f'."""
-        if self.kink == "autograd":
-            return self._autograd_dexpr
-        overrides = []
-        for k in self._kinks:
-            if k.jump_df == 0:
-                continue
-            value = {"left": k.df_left, "right": k.df_right, "midpoint": (k.df_left + k.df_right) / 2}
-            overrides.append((value[self.kink], sp.Eq(x, k.x)))
-        return sp.Piecewise(*overrides, (self.dexpr, True)) if overrides else self.dexpr
+    def evaluator(self) -> Evaluation:
+        """How f, f', f'' are computed (see :attr:`evaluation`)."""
+        if self.evaluation == "numpy":
+            return NumpyEvaluation(self.expr, self.df_expr, self.d2expr, x)
+        return self._compiled
 
     @property
     def kernels(self) -> ModuleType:
-        """The compiled module: scalar cores ``f1, df1, d2f1`` and array loops ``f, df, d2f``."""
-        return self._kernels
-
-    @cached_property
-    def _kernels(self) -> ModuleType:
-        return kernel_module(repr(self), self.expr, self._dexpr_numeric, self.d2expr)
-
-    def _evaluate(self, name: str, values) -> np.ndarray:
-        from gradlab.kernels.jit import SERIAL_BELOW
-
-        arr = np.asarray(values, dtype=np.float64)
-        flat = np.ascontiguousarray(arr).ravel()
-        out = np.empty_like(flat)
-        kernel = getattr(self._kernels, name if flat.size >= SERIAL_BELOW else f"{name}_serial")
-        kernel(flat, out)
-        return out.reshape(arr.shape) if arr.ndim else out[0]
-
-    def f(self, values) -> np.ndarray:
-        """f at ``values`` (array-like, float64), same shape."""
-        return self._evaluate("f", values)
-
-    def df(self, values) -> np.ndarray:
-        """f' at ``values`` with the kink convention, same shape."""
-        return self._evaluate("df", values)
+        """The compiled module: scalar cores ``f1, df1, d2f1`` and array loops ``f, df, d2f`` (whatever the evaluation)."""
+        return self._compiled.kernels
 
     def df_exact(self, values) -> np.ndarray:
         """f' at a few points, evaluated symbolically to 30 digits then rounded to float64.
@@ -194,13 +164,9 @@ class Activation:
         values (effective precision, step discontinuity), compiling a kernel each would dominate.
         """
         pts = np.atleast_1d(np.asarray(values, dtype=np.float64))
-        expr = self._dexpr_numeric
+        expr = self.df_expr
         out = [float(expr.subs(x, sp.Rational(repr(float(v)))).evalf(30)) for v in pts.ravel()]
         return np.array(out).reshape(pts.shape)
-
-    def d2f(self, values) -> np.ndarray:
-        """f'' at ``values`` (away from kinks), same shape."""
-        return self._evaluate("d2f", values)
 
     @property
     def paper_kink(self) -> str | None:
@@ -215,21 +181,26 @@ class Activation:
     def with_kink(self, kink: str) -> Activation:
         """The same activation with another kink convention (one of :data:`KINK_CHOICES`)."""
         kink = _resolve_kink(kink, self)
-        if kink == self.kink:
-            return self
-        return Activation(self.name, self.expr, self.params, kink=kink, defaults=self._defaults, family=self.family)
+        return self if kink == self.kink else self._replace(kink=kink)
+
+    def with_evaluation(self, evaluation: str) -> Activation:
+        """The same activation evaluated another way (one of :data:`EVALUATIONS`); equal to this one."""
+        check_choice("evaluation", evaluation, EVALUATIONS)
+        return self if evaluation == self.evaluation else self._replace(evaluation=evaluation)
 
     # --- identity ----------------------------------------------------------------------------
     @property
     def label(self) -> str:
-        """Short name for legends: what differs from the defaults, e.g. 'relu_gelu(i=0.25)', 'relu(kink=right)'."""
-        shown = [f"{k}={v:g}" for k, v in self.params.items() if self._defaults.get(k) != v]
-        if self.kink != "autograd":
-            shown.append(f"kink={self.kink}")
-        return f"{self.name}({', '.join(shown)})" if shown else self.name
+        """Its spelling: what differs from the defaults, e.g. 'relu_gelu(i=0.25)', 'relu(kink=right)', 'a*x; a=2'.
+
+        ``gl.activation(act.label) == act`` unless the activation was given a name of its own.
+        """
+        shown = {k: v for k, v in self.params.items() if self.defaults.get(k) != v}
+        kink = None if self.kink == "autograd" else self.kink
+        return write_spelling(self.name, shown, kink, builtin=self.family is not None)
 
     def _key(self) -> tuple:
-        return (self.name, tuple(sorted(self.params.items())), self.kink, sp.srepr(self.expr))
+        return (self.name, self.family, tuple(sorted(self.params.items())), self.kink, sp.srepr(self.source))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Activation) and self._key() == other._key()
@@ -237,9 +208,19 @@ class Activation:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def __reduce__(self):
+        fields = dict(params=dict(self.params), kink=self.kink, defaults=dict(self.defaults), family=self.family,
+                      evaluation=self.evaluation)
+        return _rebuild, (self.name, self.source, fields)
+
     def __repr__(self) -> str:
         args = "".join(f", {k}={v:g}" for k, v in self.params.items())
         return f"Activation({self.name!r}{args}, kink={self.kink!r})"
+
+
+def _rebuild(name: str, source: sp.Expr, fields: dict) -> Activation:
+    """Unpickling: the definition only; derived forms and kernels are made again where they are needed."""
+    return Activation(name, source, **fields)
 
 
 def _resolve_kink(kink: str, act: Activation) -> str:
@@ -256,14 +237,6 @@ def _resolve_kink(kink: str, act: Activation) -> str:
     return act.paper_kink
 
 
-@lru_cache(maxsize=1024)  # shared by every activation with the same source expression
-def _autograd_derivative(source: sp.Expr, name: str) -> sp.Expr:
-    """d source / dx with sign and heaviside as pieces first, so abs, max and min keep autograd's tie values."""
-    source = source.replace(lambda e: isinstance(e, (sp.sign, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise))
-    d = derivative(source, x, f"f'(x) of {name!r}")
-    return d.replace(lambda e: isinstance(e, (sp.sign, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise))
-
-
 def activation(
     spec: str | Activation | NumericActivation | Callable,
     *,
@@ -272,6 +245,10 @@ def activation(
     **params: float,
 ) -> Activation | NumericActivation:
     """An activation by built-in name (``'relu_gelu', i=0.5``) or by expression (``'x*tanh(x)'``).
+
+    ``spec`` may also carry its parameters and kink convention in the one spelling every table
+    label uses (:mod:`gradlab.activations.spelling`): ``'relu_gelu(i=0.5)'``, ``'relu(kink=right)'``,
+    ``'a*x + b; a=2, b=-0.5'``; a parameter may not be given both there and as a keyword.
 
     Expression strings may use ``x``, the names passed as keyword parameters, numbers, ``pi``,
     ``e`` and the functions listed in :data:`gradlab.activations.parser.FUNCTIONS`; nothing in them
@@ -286,7 +263,7 @@ def activation(
     :class:`NumericActivation` whose f' is the callable's autograd (its own backward, if custom).
     torch is imported only then, by that module: this one never imports it.
     """
-    if isinstance(spec, (Activation, NumericActivation)):
+    if isinstance(spec, ActivationBase):
         if params or name:
             raise TypeError("parameters cannot be given with an Activation object; build a new one")
         return spec if kink is None else spec.with_kink(kink)
@@ -304,7 +281,13 @@ def activation(
             "activation must be a built-in name, an expression string, an Activation or a PyTorch callable, "
             f"got {spec!r}"
         )
-    key = spec.strip()
+    spelled = read_spelling(spec.strip())
+    for given in spelled.params:
+        if given in params:
+            raise ValueError(f"parameter {given!r} is given both in {spec!r} and as {given}={params[given]!r}; give it once")
+    if spelled.kink is not None and kink is not None:
+        raise ValueError(f"kink is given both in {spec!r} and as kink={kink!r}; give it once")
+    key, params, kink = spelled.base, {**spelled.params, **params}, kink if spelled.kink is None else spelled.kink
     if key in BUILTINS:
         family = BUILTINS[key]
         allowed = {p.name: p for p in family.params}
@@ -331,11 +314,11 @@ def activation(
     values = {k: check_finite(k, v) for k, v in params.items()}
     # Parameters enter the parser as their exact values, so the bounds on numbers apply to them too.
     expr = parse_expression(key, x, {k: sp.Rational(repr(v)) for k, v in values.items()})
-    act = Activation(name or key, expr, values, defaults=values)
+    act = Activation(name or key, expr, values)
     return act if kink is None else act.with_kink(kink)
 
 
-def activations() -> pd.DataFrame:
+def list_activations() -> pd.DataFrame:
     """The built-ins: one row per family with its formula and parameters (defaults and ranges)."""
     import pandas as pd
 
