@@ -13,17 +13,24 @@ from gradlab.conventions import KINK_CHOICES, ROUNDING
 __all__ = ["analysis_main", "main", "write_figures"]
 
 
-def _parse_params(items: Sequence[str]) -> dict[str, float]:
-    params = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"parameter {item!r} must look like NAME=VALUE, e.g. i=0.5")
-        try:
-            params[key] = float(value)
-        except ValueError:
-            raise ValueError(f"parameter {key} must be a number, got {value!r}") from None
-    return params
+#: A word NAME=VALUE on its own: a parameter of the activation named before it (``relu_gelu i=0.25``).
+_PARAM_WORD = re.compile(r"^\s*[A-Za-z_]\w*\s*=(?!=)")
+
+
+def _activations(words: Sequence[str], kink: str | None) -> list:
+    """Activations from command-line words: each a spelling (``'relu_gelu(i=0.5)'``), or a name followed by
+    NAME=VALUE words, which join its spelling (``relu_gelu i=0.25`` is ``relu_gelu(i=0.25)``)."""
+    groups: list[list[str]] = []
+    for word in words:
+        if _PARAM_WORD.match(word):
+            if not groups:
+                raise ValueError(f"parameter {word!r} comes before any activation; write e.g. relu_gelu i=0.5")
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    specs = [g[0] if len(g) == 1 else f"{g[0]}({', '.join(g[1:])})" if g[0] in gl.BUILTINS
+             else f"{g[0]}; {', '.join(g[1:])}" for g in groups]
+    return [gl.activation(spec, kink=kink) for spec in specs]
 
 
 #: The command line's output fits this many columns.
@@ -63,7 +70,7 @@ def _cmd_show(args: argparse.Namespace) -> None:
             raise ValueError(f"parameters cannot be given for {args.name!r}: a callable's parameters are its own")
         print(gl.activation(_user_object(args.name), name=args.name.rpartition(":")[2]).describe())
         return
-    act = gl.activation(args.name, kink=args.kink, **_parse_params(args.params))
+    [act] = _activations([args.name, *args.params], args.kink)
     kinks = act.kinks()
     lines = [
         f"{act!r}",
@@ -116,7 +123,7 @@ def _cmd_error(args: argparse.Namespace) -> None:
         stages.append(gl.Clamp(-1.0, 1.0))
     stages.append(gl.Quantize(args.precision, rounding=args.rounding))
     chain = gl.chain(stages)
-    acts = [gl.activation(name, kink=args.kink) for name in args.names]
+    acts = _activations(args.names, args.kink)
     df = gl.gradient_error(acts, chain, _parse_range(args.x), method=args.method, samples=args.samples, seed=args.seed)
     if args.out:
         path = save_table(df, args.out)
@@ -293,20 +300,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_list)
 
     p = command("show", "formula, derivative, kinks, GSD and smoothness of one activation")
-    p.add_argument("name", help="built-in name or expression in x, e.g. relu_gelu or 'x*tanh(x)'")
-    p.add_argument("params", nargs="*", help="parameters as NAME=VALUE, e.g. i=0.5")
-    p.add_argument("--kink", default="autograd", choices=KINK_CHOICES, help=KINK_HELP)
+    p.add_argument("name", help="built-in name or expression in x, e.g. 'relu_gelu(i=0.5)' or 'x*tanh(x)'")
+    p.add_argument("params", nargs="*", help="parameters as NAME=VALUE, e.g. i=0.5 (the same as relu_gelu(i=0.5))")
+    p.add_argument("--kink", default=None, choices=KINK_CHOICES, help=KINK_HELP)
     p.set_defaults(run=_cmd_show)
 
     p = command("error", "gradient error under the analog chain (Gaussian -> Clamp -> Quantize)")
-    p.add_argument("names", nargs="+", help="activations: built-in names or expressions in x")
+    p.add_argument("names", nargs="+",
+                   help="activations: 'relu_gelu(i=0.5)', 'x*tanh(x)', or a name followed by NAME=VALUE words")
     p.add_argument("--leakage", type=float, default=0.5, help="probability that the noise moves a value out of its bin")
     p.add_argument("--precision", type=float, default=256, help="quantization steps per unit (not bits)")
     p.add_argument("--rounding", default="half_toward_zero", choices=list(ROUNDING),
                    help="rounding rule of the quantizer: the paper's half toward zero, half to even, or stochastic")
     p.add_argument("--no-clamp", action="store_true", help="drop the Clamp(-1, 1) stage")
     p.add_argument("--x", default="-1:1:21", metavar="START:STOP:N", help="inputs: N points from START to STOP")
-    p.add_argument("--kink", default="autograd", choices=KINK_CHOICES, help=KINK_HELP)
+    p.add_argument("--kink", default=None, choices=KINK_CHOICES, help=KINK_HELP)
     p.add_argument("--method", default="auto", choices=["auto", "exact", "mc"],
                    help="exact (lattice sums, quadrature), mc (Monte Carlo), or auto: exact where possible")
     p.add_argument(

@@ -187,3 +187,22 @@ def test_figures_draws_the_default_set_and_the_paper_renderings_on_request():
     assert {"training", "noise_tolerance", "bitflip"} <= set(FIGURES)
     assert names("--paper") == [*FIGURES, *PAPER_FIGURES]
     assert names("--only", "bitflip") == ["bitflip"]
+
+
+def test_one_spelling_of_a_builtin_with_parameters_everywhere():
+    # The spelling a table prints is what the command line takes, and NAME=VALUE words join the name before them.
+    spelled = run("show", "relu_gelu(i=0.25)")
+    words = run("show", "relu_gelu", "i=0.25")
+    assert spelled.returncode == 0 and spelled.stdout == words.stdout and "= 3/4 = 0.75" in spelled.stdout
+    out = run("error", "relu_gelu(i=0.5)", "relu_gelu", "i=0.25", "gelu", "--x=0:0:1", "--method", "exact")
+    assert out.returncode == 0, out.stderr
+    rows = [line.split()[0] for line in out.stdout.splitlines()[2:]]
+    assert rows == ["relu_gelu(i=0.5)", "relu_gelu(i=0.25)", "gelu"]
+    # ReLU's share of e(0) under the analog chain is exactly 0.25 (SPEC 3), so (1 - i) * 0.25 plus GELU's share.
+    values = [float(line.split()[2]) for line in out.stdout.splitlines()[2:]]
+    assert abs(values[0] - (0.5 * 0.25 + 0.5 * values[2])) < 2e-6  # printed to 6 decimals
+    assert abs(values[1] - (0.75 * 0.25 + 0.25 * values[2])) < 2e-6  # printed to 6 decimals
+    out = run("show", "relu(kink=right)", "--kink", "left")
+    assert out.returncode == 2 and "kink is given both" in out.stderr
+    out = run("error", "i=0.5", "relu")
+    assert out.returncode == 2 and "comes before any activation" in out.stderr

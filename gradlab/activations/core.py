@@ -16,7 +16,7 @@ from gradlab.activations.base import ActivationBase
 from gradlab.activations.builtins import BUILTINS
 from gradlab.activations.evaluation import EVALUATIONS, CompiledEvaluation, Evaluation, NumpyEvaluation
 from gradlab.activations.numeric import NUMERIC_KINK, NumericActivation
-from gradlab.activations.parser import ExpressionError, parse_expression
+from gradlab.activations.parser import parse_expression
 from gradlab.activations.spelling import read_spelling, write_spelling
 from gradlab.activations.symbolic import SymbolicForms, symbolic_forms, x
 from gradlab.conventions import KINK_CHOICES, KINK_CONVENTIONS
@@ -154,7 +154,7 @@ class Activation(ActivationBase):
 
     @property
     def kernels(self) -> ModuleType:
-        """The compiled module: scalar cores ``f1, df1, d2f1`` and array loops ``f, df, d2f`` (whatever the evaluation)."""
+        """The compiled module, whatever the evaluation: scalar cores ``f1, df1, d2f1``, array loops ``f, df, d2f``."""
         return self._compiled.kernels
 
     def df_exact(self, values) -> np.ndarray:
@@ -284,7 +284,9 @@ def activation(
     spelled = read_spelling(spec.strip())
     for given in spelled.params:
         if given in params:
-            raise ValueError(f"parameter {given!r} is given both in {spec!r} and as {given}={params[given]!r}; give it once")
+            raise ValueError(
+                f"parameter {given!r} is given both in {spec!r} and as {given}={params[given]!r}; give it once"
+            )
     if spelled.kink is not None and kink is not None:
         raise ValueError(f"kink is given both in {spec!r} and as kink={kink!r}; give it once")
     key, params, kink = spelled.base, {**spelled.params, **params}, kink if spelled.kink is None else spelled.kink

@@ -53,14 +53,14 @@ def write_spelling(base: str, params: Mapping[str, float], kink: str | None, *, 
 def read_spelling(text: str) -> Spelling:
     """Split ``text`` into its base, parameters and kink convention (the base is not checked here).
 
-    Raises :class:`ExpressionError` (a ValueError) naming the part that is not NAME=NUMBER (or kink=WORD), a parameter given
-    twice, or a built-in's parameters given by position.
+    Raises :class:`ExpressionError` (a ValueError) naming the part that is not NAME=NUMBER (or
+    kink=WORD), a parameter given twice, or a built-in's parameters given by position.
     """
     base, semicolon, rest = text.partition(";")
     base = base.strip()
     if semicolon:
         if ";" in rest:
-            raise ExpressionError(f"activation {text!r}: one ';' separates an expression from its parameters, found more")
+            raise ExpressionError(f"activation {text!r}: one ';' separates an expression from its parameters")
         params, kink = _keywords(rest, text, f"parameters after ';' in {text!r}")
         return Spelling(base, params, kink)
     call = _builtin_call(base)

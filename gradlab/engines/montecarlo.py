@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gradlab._budget import CHUNK_BYTES, check_memory
-from gradlab.activations import Activation, NumericActivation
+from gradlab.activations import Activation
 from gradlab.perturbations.chain import Chain, seed_of
 
 __all__ = ["mc_moments"]

@@ -9,7 +9,7 @@ from gradlab.activations import Activation, NumericActivation, activation
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Stage
 
-__all__ = ["ActivationLike", "METHODS", "as_activations", "as_chain", "as_grid"]
+__all__ = ["ActivationLike", "METHODS", "as_activations", "as_chain", "as_chains", "as_grid"]
 
 METHODS = ("auto", "exact", "mc")
 #: A name or expression, an Activation, a NumericActivation, or a PyTorch callable (see gl.activation).
@@ -34,13 +34,38 @@ def as_activations(acts: ActivationLike | Sequence[ActivationLike]) -> list[Acti
 
 
 def as_chain(chain: Chain | Stage | Sequence[Stage]) -> Chain:
+    """One chain: a Chain, a single stage, or a list of stages applied in order."""
     if isinstance(chain, Chain):
         return chain
     if isinstance(chain, Stage):
         return Chain((chain,))
     if isinstance(chain, (list, tuple)):
+        if any(isinstance(c, Chain) for c in chain):
+            raise TypeError(
+                "chain must be one chain; got a list holding chains (queries that compare chains, such as "
+                "error_near_zero, take a list of them)"
+            )
         return Chain(tuple(chain))
     raise TypeError(f"chain must be a gradlab Chain (e.g. gl.analog()), a stage or a list of stages, got {chain!r}")
+
+
+def as_chains(chains: Chain | Stage | Sequence[Stage] | Sequence[Chain]) -> list[Chain]:
+    """One or several chains. A list of stages is one chain, as everywhere; several chains are a list of Chains."""
+    if isinstance(chains, (Chain, Stage)):
+        return [as_chain(chains)]
+    if not isinstance(chains, (list, tuple)):
+        raise TypeError(f"chains must be a Chain, a stage, a list of stages or a list of Chains, got {chains!r}")
+    if not chains:
+        raise ValueError("chains must hold at least one chain, got an empty list")
+    if all(isinstance(c, Stage) for c in chains):
+        return [as_chain(chains)]
+    if all(isinstance(c, Chain) for c in chains):
+        return list(chains)
+    bad = next(c for c in chains if not isinstance(c, Chain))
+    raise TypeError(
+        "chains must be one chain (a list of stages) or a list of Chains, not a mixture: spell each chain as "
+        f"gl.chain([...]) or gl.analog(...); got {bad!r} among chains"
+    )
 
 
 def as_grid(name: str, values) -> np.ndarray:

@@ -20,6 +20,7 @@ from gradlab.queries._common import (
     _seed_tuple,
     as_activations,
     as_chain,
+    as_chains,
     as_grid,
 )
 
@@ -126,7 +127,7 @@ STATISTICS = ("mean", "max")
 
 def error_near_zero(
     activations: ActivationLike | Sequence[ActivationLike],
-    chains: Chain | Sequence[Chain],
+    chains: Chain | Stage | Sequence[Stage] | Sequence[Chain],
     *,
     width=1 / 64,
     reference: ActivationLike = "gelu",
@@ -141,7 +142,8 @@ def error_near_zero(
     The window holds ``points`` equally spaced x in [-width, width] (odd, so x = 0 is included).
     ``statistic`` is 'mean' (e(x) averaged over the window) or 'max' (its largest value there): the
     two readings of the paper's "ReLU is ~100x GELU", which differ by about 2x.  ``width`` and
-    ``chains`` may be sequences: the result then holds the ratio as a curve over both, the honest
+    ``chains`` may be a list of Chains (a list of stages is one chain, as in every query), and
+    ``width`` a sequence: the result then holds the ratio as a curve over both, the honest
     form of that claim (the number depends on the window, the noise and the statistic).
     ``method``, ``samples`` and ``seed`` are as in :func:`gradient_error`.
 
@@ -154,9 +156,7 @@ def error_near_zero(
     acts = as_activations(activations)
     ref = as_activations(reference)[0]
     check_choice("statistic", statistic, STATISTICS)
-    ch_list = [chains] if isinstance(chains, (Chain, Stage)) else list(chains)
-    if not ch_list:
-        raise ValueError("chains must hold at least one chain, got an empty list")
+    ch_list = as_chains(chains)
     widths = as_grid("width", width)
     if np.any(widths <= 0):
         raise ValueError(f"width must be > 0, got {float(widths[widths <= 0][0])!r}")
@@ -167,7 +167,6 @@ def error_near_zero(
     everyone = acts + ([ref] if ref not in acts else [])
     rows = []
     for ic, ch in enumerate(ch_list):
-        ch = as_chain(ch)
         xs = np.concatenate([np.linspace(-w, w, n) for w in widths])
         df = gradient_error(everyone, ch, xs, method=method, samples=samples, seed=(*_seed_tuple(seed), ic))
         # (activation, width, point) cubes of the error and its standard error.

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from gradlab._io import write_atomically
-from gradlab.sweeps.spec import QUERIES, Spec, load_spec, make_chain, parse_activation
+from gradlab.sweeps.spec import QUERIES, Spec, load_spec, make_chain
 
 __all__ = ["cache_root", "run_point", "sweep"]
 
@@ -48,7 +48,9 @@ def cache_root() -> Path:
 
 @functools.lru_cache(maxsize=64)
 def _activation(text: str):
-    return parse_activation(text)
+    from gradlab.activations import activation
+
+    return activation(text)
 
 
 def _cell(value):

@@ -16,7 +16,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from gradlab._validate import suggest
 
-__all__ = ["QUERIES", "Axis", "Spec", "load_spec", "parse_activation"]
+__all__ = ["QUERIES", "Axis", "Spec", "load_spec"]
 
 #: Types a key takes: a scalar kind (a list of them is an axis) or a whole-sequence kind.
 _SCALAR = {"int", "float", "str", "bool", "clamp"}
@@ -226,32 +225,6 @@ def _args(where: str, given: dict, types: dict[str, str]) -> tuple[dict, list[Ax
     return fixed, axes
 
 
-_CALL = re.compile(r"^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.S)
-_ARG = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*(\S+?)\s*$")
-
-
-def parse_activation(text: str):
-    """An Activation from a name, an expression, or a built-in with parameters: ``relu_gelu(i=0.5)``.
-
-    ``kink=...`` is accepted among the parameters (``relu(kink=right)``).
-    """
-    import gradlab as gl
-    from gradlab.activations.builtins import BUILTINS
-
-    call = _CALL.match(text)
-    if call and call.group(1) in BUILTINS:
-        items = [_ARG.match(part) for part in call.group(2).split(",")] if call.group(2).strip() else []
-        if all(items):
-            params = {m.group(1): m.group(2).strip("'\"") for m in items}
-            kink = params.pop("kink", None)
-            try:
-                values = {k: float(v) for k, v in params.items()}
-            except ValueError:
-                raise ValueError(f"activation {text!r}: parameters must be numbers, e.g. relu_gelu(i=0.5)") from None
-            return gl.activation(call.group(1), kink=kink, **values)
-    return gl.activation(text)
-
-
 def _read(spec) -> dict:
     if isinstance(spec, dict):
         return spec
@@ -329,12 +302,13 @@ def load_spec(spec) -> Spec:
 
 def _check_values(spec: Spec) -> None:
     """Build every activation and every chain of the grid (cheap): a bad value fails here, not mid-sweep."""
+    from gradlab.activations import activation
     from gradlab.engines.hardening import CLIPPING, MODES, WHERE, WORDS
     from gradlab.queries import METHODS, STATISTICS
 
     for text in spec.activations:
         try:
-            parse_activation(text)
+            activation(text)
         except (ValueError, TypeError) as exc:
             _refuse(f"activations: {exc}")
     choices = {"method": METHODS, "statistic": STATISTICS, "train": MODES, "clipping": CLIPPING, "where": WHERE,

@@ -188,3 +188,13 @@ def test_the_default_chain_is_the_papers():
     assert model.make_chain("gaussian", scale=0.01).stages[0] == gl.Gaussian(sigma=0.01)
     with pytest.raises(ValueError, match="leakage"):
         model.make_chain(leakage=1.5)
+
+
+def test_the_text_field_takes_the_one_spelling_and_evaluates_without_compiling():
+    from gradlab.explore.model import explorer_activation
+
+    act = explorer_activation("relu_gelu(i=0.25)")
+    assert act == gl.activation("relu_gelu", i=0.25) and act.evaluation == "numpy"
+    # f'(0) of relu_gelu(i) is i/2 (GELU'(0) = 1/2, ReLU'(0) = 0 under autograd).
+    assert float(act.df(0.0)) == 0.125
+    assert explorer_activation("a*x; a=3").f(np.array([2.0])).tolist() == [6.0]
