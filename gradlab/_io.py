@@ -6,6 +6,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from gradlab._interrupt import raise_if_interrupted
+
 __all__ = [
     "check_output_dir",
     "check_table_path",
@@ -69,6 +71,7 @@ def write_together(items: Sequence[tuple[str | os.PathLike, Callable[[str], None
             temps.append(_temporary(target))
             write(temps[-1])
             os.chmod(temps[-1], _final_mode(target))
+        raise_if_interrupted()  # a Ctrl-C swallowed inside compiled code still publishes nothing
         for tmp, target in zip(temps, targets):
             os.replace(tmp, target)
     except BaseException:

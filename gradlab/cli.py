@@ -439,22 +439,15 @@ def analysis_main(name: str, figures_dir, argv: Sequence[str] | None = None) -> 
                 lambda: write_figures([name], out, fmt=args.format, fast=args.fast, data=args.data, required=True))
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that atomic writes remove their temporary files on the way out."""
-
-
-def _terminate(signum, frame):
-    raise _Terminated
-
-
 def _run(who: str, work) -> int:
     """Run ``work``; errors and interrupts (Ctrl-C, SIGTERM) become one line on stderr and an exit status."""
-    import signal
+    from gradlab._interrupt import Terminated, noting_interrupts, raise_if_interrupted
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        status = work()  # a command may return its exit status (audit: 1 for a bug)
-    except _Terminated:
+        with noting_interrupts():
+            status = work()  # a command may return its exit status (audit: 1 for a bug)
+            raise_if_interrupted()
+    except Terminated:
         print(f"{who}: terminated", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
@@ -467,8 +460,6 @@ def _run(who: str, work) -> int:
     except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"{who}: {exc}", file=sys.stderr)
         return 2
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     return status if isinstance(status, int) else 0
 
 
