@@ -27,6 +27,7 @@ _EXPORTS = {
     "activation": "gradlab.activations",
     "activations": "gradlab.activations",
     "ExactUnsupported": "gradlab.engines",
+    "AdditiveNoise": "gradlab.perturbations",
     "BitFlip": "gradlab.perturbations",
     "Chain": "gradlab.perturbations",
     "Clamp": "gradlab.perturbations",

@@ -222,7 +222,7 @@ def curves(settings: Settings, points: int = 801) -> pd.DataFrame:
     """
     act, ch = settings.activation, settings.chain
     xs = _grid(settings.window, points)
-    quantizer = gl.chain(*[s for s in ch.stages if not isinstance(s, (gl.Gaussian, gl.Uniform, gl.Laplace))])
+    quantizer = gl.chain(*[s for s in ch.stages if not isinstance(s, gl.AdditiveNoise)])
     parts = [gl.activation_curves(act, xs).assign(panel="clean"),
              gl.activation_curves(act, xs, chain=quantizer).assign(panel="quantized")]
     if len(quantizer) < len(ch):
