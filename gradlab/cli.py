@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import gradlab as gl
-from gradlab.conventions import KINK_CHOICES, ROUNDING
+from gradlab.conventions import DTYPES, KINK_CHOICES, KINK_CONVENTIONS, METHODS, NOISES, ROUNDING
 
 __all__ = ["analysis_main", "main", "write_figures"]
 
@@ -111,11 +111,7 @@ def _cmd_error(args: argparse.Namespace) -> None:
 
     if args.out:
         check_table_path(args.out)  # before the computation, not after
-    stages = [gl.Gaussian(leakage=args.leakage, precision=args.precision)]
-    if not args.no_clamp:
-        stages.append(gl.Clamp(-1.0, 1.0))
-    stages.append(gl.Quantize(args.precision, rounding=args.rounding))
-    chain = gl.chain(stages)
+    chain = gl.analog(args.leakage, args.precision, noise=args.noise, clamp=not args.no_clamp, rounding=args.rounding)
     acts = [gl.activation(name, kink=args.kink) for name in args.names]
     df = gl.gradient_error(acts, chain, _parse_range(args.x), method=args.method, samples=args.samples, seed=args.seed)
     if args.out:
@@ -298,8 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kink", default="autograd", choices=KINK_CHOICES, help=KINK_HELP)
     p.set_defaults(run=_cmd_show)
 
-    p = command("error", "gradient error under the analog chain (Gaussian -> Clamp -> Quantize)")
+    p = command("error", "gradient error under the analog chain (noise -> Clamp -> Quantize)")
     p.add_argument("names", nargs="+", help="activations: built-in names or expressions in x")
+    p.add_argument("--noise", default="gaussian", choices=NOISES,
+                   help="the additive noise (the paper's is gaussian), set by --leakage; none: clamp and quantizer only")
     p.add_argument("--leakage", type=float, default=0.5, help="probability that the noise moves a value out of its bin")
     p.add_argument("--precision", type=float, default=256, help="quantization steps per unit (not bits)")
     p.add_argument("--rounding", default="half_toward_zero", choices=list(ROUNDING),
@@ -307,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-clamp", action="store_true", help="drop the Clamp(-1, 1) stage")
     p.add_argument("--x", default="-1:1:21", metavar="START:STOP:N", help="inputs: N points from START to STOP")
     p.add_argument("--kink", default="autograd", choices=KINK_CHOICES, help=KINK_HELP)
-    p.add_argument("--method", default="auto", choices=["auto", "exact", "mc"],
+    p.add_argument("--method", default="auto", choices=METHODS,
                    help="exact (lattice sums, quadrature), mc (Monte Carlo), or auto: exact where possible")
     p.add_argument(
         "--samples",
@@ -333,9 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the claim: a function returning f' (NumPy or PyTorch), or a PyTorch module / "
                    "autograd.Function whose backward is the claim; left out, the backward of a PyTorch FORWARD")
     p.add_argument("--x", metavar="START:STOP:N", help="the grid (default -6:6:10001), plus points near 0 and kinks")
-    p.add_argument("--dtype", choices=["float64", "float32", "float16"],
+    p.add_argument("--dtype", choices=DTYPES,
                    help="float type the claim computes in (default float64, or what a NumPy claim returns)")
-    p.add_argument("--kink", default="autograd", choices=["autograd", "left", "right", "midpoint"],
+    p.add_argument("--kink", default="autograd", choices=list(KINK_CONVENTIONS),
                    help="the convention at a kink that counts as ok (another makes the verdict 'convention')")
     p.add_argument("--leakage", type=float, default=0.5, help="the analog chain's leakage, for a bug's gradient error")
     p.add_argument("--precision", type=float, default=256, help="the analog chain's quantization steps per unit")

@@ -26,7 +26,7 @@ import gradlab as gl
 from gradlab._validate import check_choice
 from gradlab.activations import Activation
 from gradlab.activations.activation import x as _x
-from gradlab.conventions import KINK_CHOICES, ROUNDING
+from gradlab.conventions import KINK_CHOICES, NOISES, ROUNDING
 from gradlab.engines import ExactUnsupported, level_distribution
 
 __all__ = [
@@ -60,8 +60,6 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "smooth_bounded_relu": ("lam", "k"),
     "expression": (),
 }
-#: Noise models: 'none' leaves only the clamp and the quantizer.
-NOISES = ("gaussian", "uniform", "laplace", "none")
 #: Precision choices, levels per unit (not bits): small ones show the staircase, 256 is the paper's.
 PRECISIONS = (2, 4, 6, 8, 16, 32, 64, 128, 256, 512, 1024)
 #: Window half-widths around 0, powers of two (they read best as fractions, and hold x = 0 on the lattice).
@@ -195,19 +193,9 @@ def make_chain(
     """noise -> Clamp(-1, 1) -> Quantize(precision, rounding): the paper's analog chain, every part a control.
 
     The noise is set by ``scale`` (sigma, uniform width or Laplace b, input units) when given,
-    else by ``leakage`` at this precision; ``noise='none'`` drops it.
+    else by ``leakage`` at this precision; ``noise='none'`` drops it (:func:`gradlab.analog`).
     """
-    check_choice("noise", noise, NOISES)
-    stages = []
-    if noise != "none":
-        kind = {"gaussian": gl.Gaussian, "uniform": gl.Uniform, "laplace": gl.Laplace}[noise]
-        name = {"gaussian": "sigma", "uniform": "width", "laplace": "scale"}[noise]
-        by = {name: scale} if scale is not None else {"leakage": leakage, "precision": precision}
-        stages.append(kind(**by))
-    if clamp:
-        stages.append(gl.Clamp(-1.0, 1.0))
-    stages.append(gl.Quantize(precision, rounding=rounding))
-    return gl.chain(*stages)
+    return gl.analog(leakage, precision, noise=noise, scale=scale, clamp=clamp, rounding=rounding)
 
 
 def _grid(window: float, points: int) -> np.ndarray:

@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from gradlab.activations import Activation, NumericActivation, activation
+from gradlab.conventions import METHODS
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Stage
 
 __all__ = ["ActivationLike", "METHODS", "as_activations", "as_chain", "as_grid"]
 
-METHODS = ("auto", "exact", "mc")
 #: A name or expression, an Activation, a NumericActivation, or a PyTorch callable (see gl.activation).
 ActivationLike = str | Activation | NumericActivation | Callable
 
