@@ -56,6 +56,7 @@ _EXPORTS = {
     "bitflip_resilience": "gradlab.experiments.runs",
     "noise_tolerance": "gradlab.experiments.runs",
     "train_modes": "gradlab.experiments.runs",
+    "t_halfwidth": "gradlab.experiments.summary",
     "t_summary": "gradlab.experiments.summary",
 }
 

@@ -328,8 +328,6 @@ def depth_view(
     95% half-widths ``input_rel_error_ci95`` and ``input_cosine_ci95`` (Student's t with samples - 1
     degrees of freedom) that :func:`gradlab.plots.plot_depth_error` draws.
     """
-    from scipy.stats import t as student_t
-
     parts = []
     for j, depth in enumerate(depths):
         parts.append(gl.depth_error(_with_reference(settings), settings.chain, depth=[depth], width=width,
@@ -337,7 +335,6 @@ def depth_view(
         if progress is not None:
             progress(j + 1, len(depths))
     df = pd.concat(parts, ignore_index=True)
-    t = student_t.ppf(0.975, df["samples"] - 1)
-    df["input_rel_error_ci95"] = t * df["input_rel_error_stderr"]
-    df["input_cosine_ci95"] = t * df["input_cosine_stderr"]
+    df["input_rel_error_ci95"] = gl.t_halfwidth(df["input_rel_error_stderr"], df["samples"])
+    df["input_cosine_ci95"] = gl.t_halfwidth(df["input_cosine_stderr"], df["samples"])
     return df
