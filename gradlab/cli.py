@@ -184,40 +184,41 @@ def write_figures(names: Sequence[str], out, *, fmt: str = "png", fast: bool = F
     import time
 
     from gradlab._io import check_output_dir, figure_writer, table_writer, write_together
+    from gradlab._progress import Progress, duration
 
     out = check_output_dir(out)  # before any work, and before the heavy imports
     import matplotlib.pyplot as plt
 
     from gradlab.figures import make_figure
 
-    start = time.perf_counter()
     skipped = []
-    for k, name in enumerate(names, 1):
-        t0 = time.perf_counter()
-        bar = "#" * k + "." * (len(names) - k)
-        print(f"[{bar}] {k}/{len(names)} {name} ...", end="", file=sys.stderr, flush=True)
-        try:
-            fig, frame = make_figure(name, fast=fast)
+    bar = Progress(len(names), "figures")
+    try:
+        for name in names:
+            t0 = time.perf_counter()
+            bar.working_on(name)
+            try:
+                fig, frame = make_figure(name, fast=fast)
+            except ImportError as exc:
+                if required:  # asked for by name: its absence is an error
+                    raise
+                # An optional extra is missing (the training lab needs scikit-learn): the rest still runs.
+                bar.message(f"  skipped {name}: {exc}")
+                skipped.append(name)
+                bar.update(1, f"{name} skipped")
+                continue
             files = [(out / f"{name}.{fmt}", figure_writer(fig, out / f"{name}.{fmt}"))]
             if data:  # the figure and its data are published together
                 files.append((out / f"{name}.csv", table_writer(frame, out / f"{name}.csv")))
             write_together(files)
             plt.close(fig)
-        except ImportError as exc:
-            print(file=sys.stderr)
-            if required:  # asked for by name: its absence is an error
-                raise
-            # An optional extra is missing (the training lab needs scikit-learn): the rest still runs.
-            print(f"  skipped {name}: {exc}", file=sys.stderr, flush=True)
-            skipped.append(name)
-            continue
-        except BaseException:
-            print(file=sys.stderr)  # the message that follows starts on its own line
-            raise
-        print(f" {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+            bar.update(1, f"{name} {duration(time.perf_counter() - t0)}")
+    finally:
+        bar.close()  # what follows (the summary, an error) starts on its own line
     done = len(names) - len(skipped)
     note = f" ({len(skipped)} skipped: {', '.join(skipped)})" if skipped else ""
-    print(f"{_plural(done, 'figure')} written to {out}/ in {time.perf_counter() - start:.1f} s{note}", file=sys.stderr)
+    elapsed = duration(time.perf_counter() - bar.start)
+    print(f"{_plural(done, 'figure')} written to {out}/ in {elapsed}{note}", file=sys.stderr)
 
 
 def _output_dir(args: argparse.Namespace, figures_dir="figures") -> str:
