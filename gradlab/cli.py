@@ -242,6 +242,7 @@ def _cmd_figures(args: argparse.Namespace) -> None:
 
 
 def _cmd_cache(args: argparse.Namespace) -> None:
+    from gradlab._io import CACHE_HOME
     from gradlab.kernels.cache import cache_info, clear_cache
 
     if args.action == "clear":
@@ -249,7 +250,7 @@ def _cmd_cache(args: argparse.Namespace) -> None:
         print(f"removed {removed} from {removed.path}")
         return
     info = cache_info()
-    print(f"kernel cache: {info.path}  ($GRADLAB_CACHE_DIR/kernels, default ~/.cache/gradlab/kernels)")
+    print(f"kernel cache: {info.path}  (kernels/ in {CACHE_HOME})")
     print(f"  {info}")
 
 
@@ -277,6 +278,7 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gradlab._io import CACHE_HOME
     from gradlab.figures import ALL_FIGURES
 
     parser = _Parser(prog="gradlab", description="Gradient errors of activation functions under analog noise.")
@@ -351,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on an existing Dask cluster, e.g. tcp://host:8786 (needs the sweep extra)")
     p.add_argument("--no-cache", action="store_true",
-                   help="keep no finished points (default: kept in $GRADLAB_CACHE_DIR/sweeps, so a rerun resumes)")
+                   help=f"keep no finished points (default: kept in sweeps/ in {CACHE_HOME}, so a rerun resumes)")
     p.set_defaults(run=_cmd_sweep)
 
     p = command("figures", "regenerate the figure set")

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gradlab._io import write_atomically
+from gradlab._io import cache_home, write_atomically
 from gradlab._progress import Progress
 from gradlab.sweeps.spec import QUERIES, Spec, load_spec, make_chain, parse_activation
 
@@ -41,8 +41,8 @@ BATCHES_PER_THREAD = 4
 
 
 def cache_root() -> Path:
-    """Where sweeps keep their finished points: ``$GRADLAB_CACHE_DIR/sweeps`` (default ~/.cache/gradlab)."""
-    return Path(os.environ.get("GRADLAB_CACHE_DIR", Path.home() / ".cache" / "gradlab")) / "sweeps"
+    """Where sweeps keep their finished points: ``sweeps/`` in :func:`gradlab._io.cache_home`."""
+    return cache_home() / "sweeps"
 
 
 @functools.lru_cache(maxsize=64)
