@@ -30,6 +30,7 @@ __all__ = [
     "Quantize",
     "Stage",
     "Uniform",
+    "poisson_max_leakage",
 ]
 
 # Stage codes understood by the chain kernel.
