@@ -26,6 +26,7 @@ _EXPORTS = {
     "activation": "gradlab.activations",
     "list_activations": "gradlab.activations",
     "ExactUnsupported": "gradlab.engines",
+    "AdditiveNoise": "gradlab.perturbations",
     "BitFlip": "gradlab.perturbations",
     "Chain": "gradlab.perturbations",
     "Clamp": "gradlab.perturbations",
@@ -54,6 +55,7 @@ _EXPORTS = {
     "bitflip_resilience": "gradlab.experiments.runs",
     "noise_tolerance": "gradlab.experiments.runs",
     "train_modes": "gradlab.experiments.runs",
+    "t_halfwidth": "gradlab.experiments.summary",
     "t_summary": "gradlab.experiments.summary",
 }
 

@@ -1,4 +1,5 @@
-"""Atomic file output: an interrupted run never leaves a half-written figure or table."""
+"""Files gradlab writes: atomic output (an interrupted run never leaves a half-written figure or
+table), and where its cache lives (:func:`cache_home`)."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,8 @@ from pathlib import Path
 from gradlab._interrupt import raise_if_interrupted
 
 __all__ = [
+    "CACHE_HOME",
+    "cache_home",
     "check_output_dir",
     "check_table_path",
     "figure_writer",
@@ -18,6 +21,18 @@ __all__ = [
     "write_atomically",
     "write_together",
 ]
+
+
+#: Where gradlab keeps what it can rebuild (kernels/, sweeps/), as the messages say it.
+CACHE_HOME = "$GRADLAB_CACHE_DIR (default ~/.cache/gradlab)"
+
+
+def cache_home() -> Path:
+    """gradlab's cache directory: ``$GRADLAB_CACHE_DIR``, else ``~/.cache/gradlab`` (not created here).
+
+    Read on every call, so a changed environment (a test, a worker) takes effect at once.
+    """
+    return Path(os.environ.get("GRADLAB_CACHE_DIR") or Path.home() / ".cache" / "gradlab")
 
 
 #: Resolution of raster output (PNG), dots per inch: sharp in print at column width.

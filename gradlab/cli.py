@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import gradlab as gl
-from gradlab.conventions import KINK_CHOICES, ROUNDING
+from gradlab.conventions import DTYPES, KINK_CHOICES, KINK_CONVENTIONS, METHODS, NOISES, ROUNDING
 
 __all__ = ["analysis_main", "main", "write_figures"]
 
@@ -118,11 +118,7 @@ def _cmd_error(args: argparse.Namespace) -> None:
 
     if args.out:
         check_table_path(args.out)  # before the computation, not after
-    stages = [gl.Gaussian(leakage=args.leakage, precision=args.precision)]
-    if not args.no_clamp:
-        stages.append(gl.Clamp(-1.0, 1.0))
-    stages.append(gl.Quantize(args.precision, rounding=args.rounding))
-    chain = gl.chain(stages)
+    chain = gl.analog(args.leakage, args.precision, noise=args.noise, clamp=not args.no_clamp, rounding=args.rounding)
     acts = _activations(args.names, args.kink)
     df = gl.gradient_error(acts, chain, _parse_range(args.x), method=args.method, samples=args.samples, seed=args.seed)
     if args.out:
@@ -195,40 +191,41 @@ def write_figures(names: Sequence[str], out, *, fmt: str = "png", fast: bool = F
     import time
 
     from gradlab._io import check_output_dir, figure_writer, table_writer, write_together
+    from gradlab._progress import Progress, duration
 
     out = check_output_dir(out)  # before any work, and before the heavy imports
     import matplotlib.pyplot as plt
 
     from gradlab.figures import make_figure
 
-    start = time.perf_counter()
     skipped = []
-    for k, name in enumerate(names, 1):
-        t0 = time.perf_counter()
-        bar = "#" * k + "." * (len(names) - k)
-        print(f"[{bar}] {k}/{len(names)} {name} ...", end="", file=sys.stderr, flush=True)
-        try:
-            fig, frame = make_figure(name, fast=fast)
+    bar = Progress(len(names), "figures")
+    try:
+        for name in names:
+            t0 = time.perf_counter()
+            bar.working_on(name)
+            try:
+                fig, frame = make_figure(name, fast=fast)
+            except ImportError as exc:
+                if required:  # asked for by name: its absence is an error
+                    raise
+                # An optional extra is missing (the training lab needs scikit-learn): the rest still runs.
+                bar.message(f"  skipped {name}: {exc}")
+                skipped.append(name)
+                bar.update(1, f"{name} skipped")
+                continue
             files = [(out / f"{name}.{fmt}", figure_writer(fig, out / f"{name}.{fmt}"))]
             if data:  # the figure and its data are published together
                 files.append((out / f"{name}.csv", table_writer(frame, out / f"{name}.csv")))
             write_together(files)
             plt.close(fig)
-        except ImportError as exc:
-            print(file=sys.stderr)
-            if required:  # asked for by name: its absence is an error
-                raise
-            # An optional extra is missing (the training lab needs scikit-learn): the rest still runs.
-            print(f"  skipped {name}: {exc}", file=sys.stderr, flush=True)
-            skipped.append(name)
-            continue
-        except BaseException:
-            print(file=sys.stderr)  # the message that follows starts on its own line
-            raise
-        print(f" {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+            bar.update(1, f"{name} {duration(time.perf_counter() - t0)}")
+    finally:
+        bar.close()  # what follows (the summary, an error) starts on its own line
     done = len(names) - len(skipped)
     note = f" ({len(skipped)} skipped: {', '.join(skipped)})" if skipped else ""
-    print(f"{_plural(done, 'figure')} written to {out}/ in {time.perf_counter() - start:.1f} s{note}", file=sys.stderr)
+    elapsed = duration(time.perf_counter() - bar.start)
+    print(f"{_plural(done, 'figure')} written to {out}/ in {elapsed}{note}", file=sys.stderr)
 
 
 def _output_dir(args: argparse.Namespace, figures_dir="figures") -> str:
@@ -252,6 +249,7 @@ def _cmd_figures(args: argparse.Namespace) -> None:
 
 
 def _cmd_cache(args: argparse.Namespace) -> None:
+    from gradlab._io import CACHE_HOME
     from gradlab.kernels.cache import cache_info, clear_cache
 
     if args.action == "clear":
@@ -259,7 +257,7 @@ def _cmd_cache(args: argparse.Namespace) -> None:
         print(f"removed {removed} from {removed.path}")
         return
     info = cache_info()
-    print(f"kernel cache: {info.path}  ($GRADLAB_CACHE_DIR/kernels, default ~/.cache/gradlab/kernels)")
+    print(f"kernel cache: {info.path}  (kernels/ in {CACHE_HOME})")
     print(f"  {info}")
 
 
@@ -287,6 +285,7 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gradlab._io import CACHE_HOME
     from gradlab.figures import ALL_FIGURES
 
     parser = _Parser(prog="gradlab", description="Gradient errors of activation functions under analog noise.")
@@ -305,9 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kink", default=None, choices=KINK_CHOICES, help=KINK_HELP)
     p.set_defaults(run=_cmd_show)
 
-    p = command("error", "gradient error under the analog chain (Gaussian -> Clamp -> Quantize)")
+    p = command("error", "gradient error under the analog chain (noise -> Clamp -> Quantize)")
     p.add_argument("names", nargs="+",
                    help="activations: 'relu_gelu(i=0.5)', 'x*tanh(x)', or a name followed by NAME=VALUE words")
+    p.add_argument("--noise", default="gaussian", choices=NOISES,
+                   help="the additive noise (the paper's: gaussian), set by --leakage; none: clamp and quantizer only")
     p.add_argument("--leakage", type=float, default=0.5, help="probability that the noise moves a value out of its bin")
     p.add_argument("--precision", type=float, default=256, help="quantization steps per unit (not bits)")
     p.add_argument("--rounding", default="half_toward_zero", choices=list(ROUNDING),
@@ -315,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-clamp", action="store_true", help="drop the Clamp(-1, 1) stage")
     p.add_argument("--x", default="-1:1:21", metavar="START:STOP:N", help="inputs: N points from START to STOP")
     p.add_argument("--kink", default=None, choices=KINK_CHOICES, help=KINK_HELP)
-    p.add_argument("--method", default="auto", choices=["auto", "exact", "mc"],
+    p.add_argument("--method", default="auto", choices=METHODS,
                    help="exact (lattice sums, quadrature), mc (Monte Carlo), or auto: exact where possible")
     p.add_argument(
         "--samples",
@@ -341,9 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the claim: a function returning f' (NumPy or PyTorch), or a PyTorch module / "
                    "autograd.Function whose backward is the claim; left out, the backward of a PyTorch FORWARD")
     p.add_argument("--x", metavar="START:STOP:N", help="the grid (default -6:6:10001), plus points near 0 and kinks")
-    p.add_argument("--dtype", choices=["float64", "float32", "float16"],
+    p.add_argument("--dtype", choices=DTYPES,
                    help="float type the claim computes in (default float64, or what a NumPy claim returns)")
-    p.add_argument("--kink", default="autograd", choices=["autograd", "left", "right", "midpoint"],
+    p.add_argument("--kink", default="autograd", choices=list(KINK_CONVENTIONS),
                    help="the convention at a kink that counts as ok (another makes the verdict 'convention')")
     p.add_argument("--leakage", type=float, default=0.5, help="the analog chain's leakage, for a bug's gradient error")
     p.add_argument("--precision", type=float, default=256, help="the analog chain's quantization steps per unit")
@@ -360,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on an existing Dask cluster, e.g. tcp://host:8786 (needs the sweep extra)")
     p.add_argument("--no-cache", action="store_true",
-                   help="keep no finished points (default: kept in $GRADLAB_CACHE_DIR/sweeps, so a rerun resumes)")
+                   help=f"keep no finished points (default: kept in sweeps/ in {CACHE_HOME}, so a rerun resumes)")
     p.set_defaults(run=_cmd_sweep)
 
     p = command("figures", "regenerate the figure set")

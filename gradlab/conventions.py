@@ -5,7 +5,7 @@ rules and quantizer arithmetic in :class:`gradlab.perturbations.Quantize`.
 """
 from __future__ import annotations
 
-__all__ = ["KINK_CHOICES", "KINK_CONVENTIONS", "QUANTIZE_COMPAT", "ROUNDING"]
+__all__ = ["DTYPES", "KINK_CHOICES", "KINK_CONVENTIONS", "METHODS", "NOISES", "QUANTIZE_COMPAT", "ROUNDING"]
 
 #: How f' is valued exactly at a kink of f'.
 KINK_CONVENTIONS = {
@@ -27,3 +27,12 @@ QUANTIZE_COMPAT = {
     "analogvnn": "k * (1 / precision) with the reciprocal in float32, as AnalogVNN's ReducePrecision computes it "
     "from its integer precision tensor (bit for bit on float64 tensors)",
 }
+
+#: Additive noises of :func:`gradlab.analog` (Gaussian, Uniform, Laplace); 'none' leaves clamp and quantizer.
+NOISES = ("gaussian", "uniform", "laplace", "none")
+
+#: Engines of the gradient-error queries: 'auto' (exact where possible), 'exact', 'mc' (Monte Carlo).
+METHODS = ("auto", "exact", "mc")
+
+#: Float types a derivative audit judges a claimed derivative in (:func:`gradlab.audit`).
+DTYPES = ("float64", "float32", "float16")

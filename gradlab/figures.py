@@ -33,12 +33,6 @@ plots = _OnFirstUse("gradlab.plots")
 __all__ = ["ALL_FIGURES", "FIGURES", "PAPER_FIGURES", "make_figure"]
 
 PAPER_LEAKAGE, PAPER_PRECISION = 0.5, 256
-
-
-def _student_t_ppf(q, df):
-    from scipy.stats import t
-
-    return t.ppf(q, df)
 FAMILY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -179,9 +173,8 @@ def depth_figure(fast: bool = False):
     """Figure 10: error of the backpropagated gradient against depth, per activation."""
     acts = ["relu", "gelu", "silu", gl.activation("relu_gelu", i=0.5), gl.activation("relu_silu", i=0.5)]
     df = gl.depth_error(acts, _paper_chain(), depth=[1, 2, 4, 8, 16], width=32, samples=16 if fast else 128, seed=0)
-    t = _student_t_ppf(0.975, df["samples"] - 1)
-    df["input_rel_error_ci95"] = t * df["input_rel_error_stderr"]
-    df["input_cosine_ci95"] = t * df["input_cosine_stderr"]
+    df["input_rel_error_ci95"] = gl.t_halfwidth(df["input_rel_error_stderr"], df["samples"])
+    df["input_cosine_ci95"] = gl.t_halfwidth(df["input_cosine_stderr"], df["samples"])
     return plots.plot_depth_error(df, "Gradient error through depth (analog chain on every pre-activation)"), df
 
 
@@ -228,7 +221,7 @@ def training_figure(fast: bool = False):
     summary = (runs.groupby(["noise", "depth", "family", "i"], sort=False)["accuracy"]
                .agg(accuracy="mean", stderr=lambda a: a.std(ddof=1) / np.sqrt(a.size), seeds="size").reset_index())
     # Few seeds: the 95% interval uses Student's t with seeds - 1 degrees of freedom (4.30 for 3).
-    summary["ci95"] = _student_t_ppf(0.975, summary["seeds"] - 1) * summary["stderr"]
+    summary["ci95"] = gl.t_halfwidth(summary["stderr"], summary["seeds"])
     fig = plots.plot_training(summary, "Digits MLP trained and tested under Gaussian noise -> Quantize")
     return fig, runs
 

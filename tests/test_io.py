@@ -41,3 +41,20 @@ def test_png_figures_are_written_at_print_resolution(tmp_path):
     dpi = Image.open(path).info["dpi"]
     assert dpi[0] == pytest.approx(200, abs=0.01)
     assert Image.open(path).size[0] >= 2 * 150 * 0.9  # bbox_inches='tight' may trim a little
+
+
+def test_one_cache_directory_rule_for_kernels_and_sweeps(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from gradlab._io import cache_home
+    from gradlab.kernels.cache import cache_dir
+    from gradlab.sweeps.runner import cache_root
+
+    monkeypatch.setenv("GRADLAB_CACHE_DIR", str(tmp_path))
+    assert cache_home() == tmp_path
+    assert cache_dir() == tmp_path / "kernels" and cache_root() == tmp_path / "sweeps"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for unset in (lambda: monkeypatch.delenv("GRADLAB_CACHE_DIR"), lambda: monkeypatch.setenv("GRADLAB_CACHE_DIR", "")):
+        unset()
+        assert cache_home() == Path(tmp_path / "home" / ".cache" / "gradlab")
+        assert cache_root() == tmp_path / "home" / ".cache" / "gradlab" / "sweeps"

@@ -23,11 +23,10 @@ import numpy as np
 from gradlab._budget import CHUNK_BYTES
 from gradlab.activations import Activation
 from gradlab.perturbations.chain import Chain
-from gradlab.perturbations.stages import Clamp, Gaussian, Laplace, Quantize, Stage, Uniform
+from gradlab.perturbations.stages import AdditiveNoise, Clamp, Quantize
 
 __all__ = ["ExactUnsupported", "exact_moments", "exact_plan", "level_distribution"]
 
-_NOISE = (Gaussian, Uniform, Laplace)
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
 
 
@@ -38,7 +37,7 @@ class ExactUnsupported(ValueError):
 @dataclass(frozen=True)
 class ExactPlan:
     pre: Chain
-    noise: Stage | None
+    noise: AdditiveNoise | None
     lo: float
     hi: float
     quantizer: Quantize | None
@@ -54,12 +53,12 @@ def exact_plan(chain: Chain) -> ExactPlan:
     if last is not None and last.random and not any(s.random for s in stages[:-1]):
         return ExactPlan(Chain(tuple(stages[:-1])), None, -math.inf, math.inf, last)
     for s in stages:
-        if s.random and not isinstance(s, _NOISE):
+        if s.random and not isinstance(s, AdditiveNoise):
             raise ExactUnsupported(
                 f"the exact engine cannot handle {s!r}: it supports Gaussian, Uniform and Laplace "
                 "noise, Clamp and deterministic Quantize; use method='mc'"
             )
-    noise_at = [i for i, s in enumerate(stages) if isinstance(s, _NOISE)]
+    noise_at = [i for i, s in enumerate(stages) if isinstance(s, AdditiveNoise)]
     if len(noise_at) > 1:
         raise ExactUnsupported("the exact engine handles at most one noise stage; use method='mc'")
     if not noise_at:
@@ -260,14 +259,6 @@ def _breakpoints(act: Activation, x: float, a: float, b: float) -> np.ndarray:
     return pts[(pts > a) & (pts < b)]
 
 
-def _density(noise: Stage, z: np.ndarray) -> np.ndarray:
-    if isinstance(noise, Gaussian):
-        return np.exp(-0.5 * (z / noise.sigma) ** 2) / (noise.sigma * math.sqrt(2 * math.pi))
-    if isinstance(noise, Laplace):
-        return np.exp(-np.abs(z) / noise.scale) / (2 * noise.scale)
-    return np.where(np.abs(z) <= noise.width / 2, 1.0 / noise.width, 0.0)
-
-
 def _continuous(acts, plan: ExactPlan, xs, d, dfx):
     noise = plan.noise
     if noise.spread == 0:
@@ -289,8 +280,8 @@ def _continuous(acts, plan: ExactPlan, xs, d, dfx):
         p_hi = noise.sf(np.array(plan.hi - dj)) if plan.hi < math.inf else 0.0
         for ia, act in enumerate(acts):
             edges = [a, b, *_breakpoints(act, x, a, b)]
-            if isinstance(noise, Uniform):
-                edges += [dj - noise.width / 2, dj + noise.width / 2]
+            # The density's own kinks and support edges (a uniform's ends, a Laplace peak), moved to dj.
+            edges += [dj + t for t in noise.breakpoints()]
             edges = np.unique(np.clip(edges, a, b))
             # Split each interval into panels no wider than a quarter of the noise scale.
             pieces = []
@@ -301,7 +292,7 @@ def _continuous(acts, plan: ExactPlan, xs, d, dfx):
             half = 0.5 * (knots[1:] - knots[:-1])
             mid = 0.5 * (knots[1:] + knots[:-1])
             u = (mid[:, None] + half[:, None] * _GL_NODES[None, :]).ravel()
-            w = (half[:, None] * _GL_WEIGHTS[None, :]).ravel() * _density(noise, u - dj)
+            w = (half[:, None] * _GL_WEIGHTS[None, :]).ravel() * noise.pdf(u - dj)
             diff = act.df(u) - dfx[ia, j]
             atoms = []
             for prob, edge in ((p_lo, plan.lo), (p_hi, plan.hi)):

@@ -24,7 +24,7 @@ import pandas as pd
 import gradlab as gl
 from gradlab._validate import check_choice
 from gradlab.activations import Activation
-from gradlab.conventions import KINK_CHOICES, ROUNDING
+from gradlab.conventions import KINK_CHOICES, NOISES, ROUNDING
 from gradlab.engines import ExactUnsupported, level_distribution
 
 __all__ = [
@@ -58,8 +58,6 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "smooth_bounded_relu": ("lam", "k"),
     "expression": (),
 }
-#: Noise models: 'none' leaves only the clamp and the quantizer.
-NOISES = ("gaussian", "uniform", "laplace", "none")
 #: Precision choices, levels per unit (not bits): small ones show the staircase, 256 is the paper's.
 PRECISIONS = (2, 4, 6, 8, 16, 32, 64, 128, 256, 512, 1024)
 #: Window half-widths around 0, powers of two (they read best as fractions, and hold x = 0 on the lattice).
@@ -144,19 +142,9 @@ def make_chain(
     """noise -> Clamp(-1, 1) -> Quantize(precision, rounding): the paper's analog chain, every part a control.
 
     The noise is set by ``scale`` (sigma, uniform width or Laplace b, input units) when given,
-    else by ``leakage`` at this precision; ``noise='none'`` drops it.
+    else by ``leakage`` at this precision; ``noise='none'`` drops it (:func:`gradlab.analog`).
     """
-    check_choice("noise", noise, NOISES)
-    stages = []
-    if noise != "none":
-        kind = {"gaussian": gl.Gaussian, "uniform": gl.Uniform, "laplace": gl.Laplace}[noise]
-        name = {"gaussian": "sigma", "uniform": "width", "laplace": "scale"}[noise]
-        by = {name: scale} if scale is not None else {"leakage": leakage, "precision": precision}
-        stages.append(kind(**by))
-    if clamp:
-        stages.append(gl.Clamp(-1.0, 1.0))
-    stages.append(gl.Quantize(precision, rounding=rounding))
-    return gl.chain(*stages)
+    return gl.analog(leakage, precision, noise=noise, scale=scale, clamp=clamp, rounding=rounding)
 
 
 def _grid(window: float, points: int) -> np.ndarray:
@@ -171,7 +159,7 @@ def curves(settings: Settings, points: int = 801) -> pd.DataFrame:
     """
     act, ch = settings.activation, settings.chain
     xs = _grid(settings.window, points)
-    quantizer = gl.chain(*[s for s in ch.stages if not isinstance(s, (gl.Gaussian, gl.Uniform, gl.Laplace))])
+    quantizer = gl.chain(*[s for s in ch.stages if not isinstance(s, gl.AdditiveNoise)])
     parts = [gl.activation_curves(act, xs).assign(panel="clean"),
              gl.activation_curves(act, xs, chain=quantizer).assign(panel="quantized")]
     if len(quantizer) < len(ch):
@@ -289,8 +277,6 @@ def depth_view(
     95% half-widths ``input_rel_error_ci95`` and ``input_cosine_ci95`` (Student's t with samples - 1
     degrees of freedom) that :func:`gradlab.plots.plot_depth_error` draws.
     """
-    from scipy.stats import t as student_t
-
     parts = []
     for j, depth in enumerate(depths):
         parts.append(gl.depth_error(_with_reference(settings), settings.chain, depth=[depth], width=width,
@@ -298,7 +284,6 @@ def depth_view(
         if progress is not None:
             progress(j + 1, len(depths))
     df = pd.concat(parts, ignore_index=True)
-    t = student_t.ppf(0.975, df["samples"] - 1)
-    df["input_rel_error_ci95"] = t * df["input_rel_error_stderr"]
-    df["input_cosine_ci95"] = t * df["input_cosine_stderr"]
+    df["input_rel_error_ci95"] = gl.t_halfwidth(df["input_rel_error_stderr"], df["samples"])
+    df["input_cosine_ci95"] = gl.t_halfwidth(df["input_cosine_stderr"], df["samples"])
     return df

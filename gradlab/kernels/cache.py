@@ -28,6 +28,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from gradlab._io import cache_home
+
 __all__ = [
     "CacheInfo",
     "KernelCacheWarning",
@@ -47,7 +49,7 @@ class KernelCacheWarning(UserWarning):
 
 
 def _root() -> Path:
-    return Path(os.environ.get("GRADLAB_CACHE_DIR", Path.home() / ".cache" / "gradlab")) / "kernels"
+    return cache_home() / "kernels"
 
 
 def cache_dir() -> Path:

@@ -3,6 +3,7 @@ from gradlab.perturbations.chain import Chain, analog, chain
 from gradlab.perturbations.stages import (
     QUANTIZE_COMPAT,
     ROUNDING,
+    AdditiveNoise,
     BitFlip,
     Clamp,
     Gaussian,
@@ -16,6 +17,7 @@ from gradlab.perturbations.stages import (
 __all__ = [
     "QUANTIZE_COMPAT",
     "ROUNDING",
+    "AdditiveNoise",
     "BitFlip",
     "Chain",
     "Clamp",

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradlab._validate import check_int
+from gradlab._validate import check_choice, check_int
+from gradlab.conventions import NOISES
 from gradlab.kernels.jit import SERIAL_BELOW
-from gradlab.perturbations.stages import Clamp, Gaussian, Laplace, Quantize, Stage, Uniform
+from gradlab.perturbations.stages import AdditiveNoise, Clamp, Gaussian, Laplace, Quantize, Stage, Uniform
 
-__all__ = ["Chain", "analog", "chain", "seed_of"]
+__all__ = ["NOISE_STAGES", "Chain", "analog", "chain", "seed_of"]
 
 MAX_SEED = 2**64 - 1
 
@@ -114,27 +115,42 @@ def chain(*stages: Stage | Iterable[Stage]) -> Chain:
     return Chain(tuple(stages))  # type: ignore[arg-type]
 
 
+#: The stage of each noise kind of :data:`gradlab.conventions.NOISES` (all but 'none').
+NOISE_STAGES: dict[str, type[AdditiveNoise]] = {"gaussian": Gaussian, "uniform": Uniform, "laplace": Laplace}
+
+
 def analog(
     leakage: float = 0.5,
     precision: float = 256,
     *,
     noise: str = "gaussian",
-    clamp: tuple[float, float] | None = (-1.0, 1.0),
+    scale: float | None = None,
+    clamp: tuple[float, float] | bool | None = (-1.0, 1.0),
+    rounding: str = "half_toward_zero",
     compat: str = "gradlab",
 ) -> Chain:
-    """The paper's analog chain: noise(leakage, precision) -> Clamp(-1, 1) -> Quantize(precision).
+    """The paper's analog chain: noise(leakage, precision) -> Clamp(-1, 1) -> Quantize(precision, rounding).
 
-    ``noise`` is 'gaussian' (the paper), 'uniform' or 'laplace'; ``clamp=None`` drops the clamp
-    (one of the paper's figures does); ``compat='analogvnn'`` quantizes as AnalogVNN's
-    ReducePrecision does, bit for bit (see :class:`Quantize`).
+    ``noise``: one of :data:`~gradlab.conventions.NOISES`, 'gaussian' (the paper), 'uniform',
+    'laplace', or 'none' (no noise stage; ``leakage`` and ``scale`` then unused).  ``scale``, when
+    given, sets the noise by its own scale instead of by ``leakage``: sigma, the full uniform width
+    or the Laplace b, in value units.  ``clamp``: a pair (lo, hi), True for (-1, 1), or None / False
+    for no clamp (one of the paper's figures has none).  ``rounding`` and ``compat`` are the
+    quantizer's (see :class:`Quantize`; ``compat='analogvnn'`` rounds as AnalogVNN's ReducePrecision).
     """
-    kinds = {"gaussian": Gaussian, "uniform": Uniform, "laplace": Laplace}
-    if noise not in kinds:
-        raise ValueError(f"noise must be one of {', '.join(map(repr, kinds))}, got {noise!r}")
-    stages: list[Stage] = [kinds[noise](leakage=leakage, precision=precision)]
-    if clamp is not None:
+    check_choice("noise", noise, NOISES)
+    stages: list[Stage] = []
+    if noise != "none":
+        kind = NOISE_STAGES[noise]
+        by = {kind.scale_name: scale} if scale is not None else {"leakage": leakage, "precision": precision}
+        stages.append(kind(**by))
+    if clamp is True:
+        clamp = (-1.0, 1.0)
+    if clamp is not None and clamp is not False:
         if not isinstance(clamp, (tuple, list)) or len(clamp) != 2:
-            raise ValueError(f"clamp must be a pair (lo, hi) or None (no clamp), got {clamp!r}")
+            raise ValueError(
+                f"clamp must be a pair (lo, hi), True for (-1, 1), or None / False for no clamp, got {clamp!r}"
+            )
         stages.append(Clamp(*clamp))
-    stages.append(Quantize(precision, compat=compat))
+    stages.append(Quantize(precision, rounding=rounding, compat=compat))
     return Chain(tuple(stages))

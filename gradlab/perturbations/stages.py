@@ -21,6 +21,7 @@ from gradlab.conventions import QUANTIZE_COMPAT, ROUNDING
 __all__ = [
     "QUANTIZE_COMPAT",
     "ROUNDING",
+    "AdditiveNoise",
     "BitFlip",
     "Clamp",
     "Gaussian",
@@ -29,6 +30,7 @@ __all__ = [
     "Quantize",
     "Stage",
     "Uniform",
+    "poisson_max_leakage",
 ]
 
 # Stage codes understood by the chain kernel.
@@ -84,8 +86,63 @@ def _scale_or_leakage(
     return True, lk, pr
 
 
+class AdditiveNoise(Stage):
+    """Base of the additive continuous noises: x~ = x + n, n with a density symmetric about 0.
+
+    A subclass names its scale field (``scale_name``), says how leakage and precision set it
+    (:meth:`scale_from_leakage`), and gives the law of n: :meth:`pdf`, :meth:`cdf`, :meth:`sf`
+    (arrays of n in value units, any shape) and :meth:`breakpoints`, the points where the density
+    is not smooth, which the exact engine's quadrature must not straddle.  Each subclass has the
+    fields (scale, leakage, precision): either the scale, or leakage and precision.
+    """
+
+    #: The name of the scale field (sigma, width, scale).
+    scale_name: ClassVar[str]
+
+    def __post_init__(self):
+        owner, name = type(self).__name__, self.scale_name
+        by_leakage, lk, pr = _scale_or_leakage(owner, name, getattr(self, name), self.leakage, self.precision)
+        if by_leakage:
+            object.__setattr__(self, name, self.scale_from_leakage(lk, pr))
+        _check_scale(owner, name, getattr(self, name), by_leakage)
+
+    @staticmethod
+    def scale_from_leakage(leakage: float, precision: float) -> float:
+        """The scale at which P(|n| > 1/(2 precision)) = leakage (AnalogVNN's parameterization)."""
+        raise NotImplementedError
+
+    @property
+    def spread(self) -> float:
+        """The noise's scale parameter (the field named by ``scale_name``), value units."""
+        return getattr(self, self.scale_name)
+
+    def kernel_params(self):
+        return (self.spread,)
+
+    def _density_scale(self) -> float:
+        if self.spread == 0:
+            raise ValueError(f"{self!r} is a point mass at 0: it has no density ({self.scale_name} must be > 0)")
+        return self.spread
+
+    def pdf(self, t: np.ndarray) -> np.ndarray:
+        """Density of n at ``t`` (1 / value units)."""
+        raise NotImplementedError
+
+    def cdf(self, t: np.ndarray) -> np.ndarray:
+        """P(n <= t)."""
+        raise NotImplementedError
+
+    def sf(self, t: np.ndarray) -> np.ndarray:
+        """P(n > t)."""
+        raise NotImplementedError
+
+    def breakpoints(self) -> tuple[float, ...]:
+        """Values of n where the density has a kink or a support edge (none when it is smooth)."""
+        return ()
+
+
 @dataclass(frozen=True, repr=False)
-class Gaussian(Stage):
+class Gaussian(AdditiveNoise):
     """Additive N(0, sigma^2) noise.
 
     Either ``sigma`` (value units), or ``leakage`` and ``precision``: then
@@ -96,23 +153,18 @@ class Gaussian(Stage):
     leakage: float | None = None
     precision: float | None = None
     code: ClassVar[int] = GAUSSIAN
+    scale_name: ClassVar[str] = "sigma"
 
-    def __post_init__(self):
-        by_leakage, lk, pr = _scale_or_leakage("Gaussian", "sigma", self.sigma, self.leakage, self.precision)
-        if by_leakage:
-            object.__setattr__(self, "sigma", 1.0 / (2.0 * pr * math.sqrt(2.0) * float(erfinv(1.0 - lk))))
-        _check_scale("Gaussian", "sigma", self.sigma, by_leakage)
-
-    def kernel_params(self):
-        return (self.sigma,)
+    @staticmethod
+    def scale_from_leakage(leakage, precision):
+        return 1.0 / (2.0 * precision * math.sqrt(2.0) * float(erfinv(1.0 - leakage)))
 
     def bounds(self, lo, hi):
         return lo - 9.0 * self.sigma, hi + 9.0 * self.sigma
 
-    @property
-    def spread(self) -> float:
-        """The noise's scale parameter (sigma)."""
-        return self.sigma
+    def pdf(self, t):
+        sigma = self._density_scale()
+        return np.exp(-0.5 * (t / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
     def cdf(self, t: np.ndarray) -> np.ndarray:
         from scipy.special import ndtr
@@ -131,7 +183,7 @@ class Gaussian(Stage):
 
 
 @dataclass(frozen=True, repr=False)
-class Uniform(Stage):
+class Uniform(AdditiveNoise):
     """Additive noise uniform on [-width/2, width/2].
 
     Either ``width``, or ``leakage`` and ``precision``: width = 1 / ((1 - leakage) precision).
@@ -141,23 +193,18 @@ class Uniform(Stage):
     leakage: float | None = None
     precision: float | None = None
     code: ClassVar[int] = UNIFORM
+    scale_name: ClassVar[str] = "width"
 
-    def __post_init__(self):
-        by_leakage, lk, pr = _scale_or_leakage("Uniform", "width", self.width, self.leakage, self.precision)
-        if by_leakage:
-            object.__setattr__(self, "width", 1.0 / ((1.0 - lk) * pr))
-        _check_scale("Uniform", "width", self.width, by_leakage)
-
-    def kernel_params(self):
-        return (self.width,)
+    @staticmethod
+    def scale_from_leakage(leakage, precision):
+        return 1.0 / ((1.0 - leakage) * precision)
 
     def bounds(self, lo, hi):
         return lo - self.width / 2, hi + self.width / 2
 
-    @property
-    def spread(self) -> float:
-        """The noise's scale parameter (width)."""
-        return self.width
+    def pdf(self, t):
+        width = self._density_scale()
+        return np.where(np.abs(t) <= width / 2, 1.0 / width, 0.0)
 
     def cdf(self, t):
         if self.width == 0:
@@ -167,13 +214,16 @@ class Uniform(Stage):
     def sf(self, t):
         return 1.0 - self.cdf(t)
 
+    def breakpoints(self):
+        return (-self.width / 2, self.width / 2)
+
     @property
     def mean_abs(self) -> float:
         return self.width / 4
 
 
 @dataclass(frozen=True, repr=False)
-class Laplace(Stage):
+class Laplace(AdditiveNoise):
     """Additive Laplace noise of scale b (density exp(-|n|/b) / 2b).
 
     Either ``scale``, or ``leakage`` and ``precision``: b = -1 / (2 precision ln(leakage)).
@@ -183,24 +233,19 @@ class Laplace(Stage):
     leakage: float | None = None
     precision: float | None = None
     code: ClassVar[int] = LAPLACE
+    scale_name: ClassVar[str] = "scale"
 
-    def __post_init__(self):
-        by_leakage, lk, pr = _scale_or_leakage("Laplace", "scale", self.scale, self.leakage, self.precision)
-        if by_leakage:
-            object.__setattr__(self, "scale", -1.0 / (2.0 * pr * math.log(lk)))
-        _check_scale("Laplace", "scale", self.scale, by_leakage)
-
-    def kernel_params(self):
-        return (self.scale,)
+    @staticmethod
+    def scale_from_leakage(leakage, precision):
+        return -1.0 / (2.0 * precision * math.log(leakage))
 
     def bounds(self, lo, hi):
         # The kernel's inversion cannot go beyond b ln(2^54); past 40 b the mass is below 1e-17.
         return lo - 40.0 * self.scale, hi + 40.0 * self.scale
 
-    @property
-    def spread(self) -> float:
-        """The noise's scale parameter (b)."""
-        return self.scale
+    def pdf(self, t):
+        b = self._density_scale()
+        return np.exp(-np.abs(t) / b) / (2 * b)
 
     def cdf(self, t):
         if self.scale == 0:
@@ -210,6 +255,9 @@ class Laplace(Stage):
 
     def sf(self, t):
         return self.cdf(-np.asarray(t, dtype=float))
+
+    def breakpoints(self):
+        return (0.0,)  # the density's peak is a kink
 
     @property
     def mean_abs(self) -> float:

@@ -6,12 +6,13 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from gradlab.activations import Activation, NumericActivation, activation
+from gradlab.conventions import METHODS
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Stage
 
-__all__ = ["ActivationLike", "METHODS", "as_activations", "as_chain", "as_chains", "as_grid"]
+__all__ = ["FRAME_BYTES", "METHODS", "ActivationLike", "as_activations", "as_chain", "as_chains", "as_grid",
+           "identity_columns", "seed_tuple"]
 
-METHODS = ("auto", "exact", "mc")
 #: A name or expression, an Activation, a NumericActivation, or a PyTorch callable (see gl.activation).
 ActivationLike = str | Activation | NumericActivation | Callable
 
@@ -83,13 +84,14 @@ def as_grid(name: str, values) -> np.ndarray:
 
 
 #: Bytes per row of a result frame and its working arrays (about 20 float columns, with copies).
-_FRAME_BYTES = 400
+FRAME_BYTES = 400
 
 
-def _identity(act: Activation) -> dict:
+def identity_columns(act: Activation) -> dict:
     """The columns that say which activation a row is about."""
     return {"activation": act.label, "family": act.name, **{f"param_{k}": v for k, v in act.params.items()}}
 
 
-def _seed_tuple(seed) -> tuple:
+def seed_tuple(seed) -> tuple:
+    """A seed as a tuple, so a query can extend it with its own stream indices: 7 -> (7,)."""
     return tuple(seed) if isinstance(seed, (tuple, list)) else (seed,)

@@ -13,15 +13,15 @@ from gradlab.engines import ExactUnsupported, exact_moments, exact_plan, mc_mome
 from gradlab.perturbations.chain import Chain, seed_of
 from gradlab.perturbations.stages import Stage
 from gradlab.queries._common import (
-    _FRAME_BYTES,
+    FRAME_BYTES,
     METHODS,
     ActivationLike,
-    _identity,
-    _seed_tuple,
     as_activations,
     as_chain,
     as_chains,
     as_grid,
+    identity_columns,
+    seed_tuple,
 )
 
 __all__ = ["DEFAULT_SAMPLES", "STATISTICS", "error_near_zero", "gradient_error"]
@@ -55,7 +55,7 @@ def _frame(acts: list[Activation], xs: np.ndarray, stats: dict[str, np.ndarray],
     """One row per (activation, x): identity columns, then the statistics."""
     parts = []
     for ia, act in enumerate(acts):
-        part = {**_identity(act), "kink": act.kink, "x": xs}
+        part = {**identity_columns(act), "kink": act.kink, "x": xs}
         part.update({k: v[ia] for k, v in stats.items()})
         part["nonfinite"] = part["nonfinite"].astype(np.int64)
         part.update({"samples": samples, "method": method})
@@ -103,7 +103,7 @@ def gradient_error(
     if samples is not None:
         check_int("samples", samples, minimum=2)
     seed_of(seed)  # refuse a bad seed before the run, whichever engine runs
-    check_memory(f"{xs.size} inputs x {len(acts)} activation(s)", _FRAME_BYTES * float(xs.size) * len(acts))
+    check_memory(f"{xs.size} inputs x {len(acts)} activation(s)", FRAME_BYTES * float(xs.size) * len(acts))
     if _pick_method(method, ch, samples) == "exact":
         try:
             return _frame(acts, xs, exact_moments(acts, ch, xs), 0, "exact")
@@ -163,12 +163,12 @@ def error_near_zero(
     n = check_int("points", points, minimum=3)
     if n % 2 == 0:
         raise ValueError(f"points must be odd so that x = 0 is included, got {points!r}")
-    check_memory(f"points={n} at {widths.size} width(s)", _FRAME_BYTES * float(n) * widths.size * (len(acts) + 1))
+    check_memory(f"points={n} at {widths.size} width(s)", FRAME_BYTES * float(n) * widths.size * (len(acts) + 1))
     everyone = acts + ([ref] if ref not in acts else [])
     rows = []
     for ic, ch in enumerate(ch_list):
         xs = np.concatenate([np.linspace(-w, w, n) for w in widths])
-        df = gradient_error(everyone, ch, xs, method=method, samples=samples, seed=(*_seed_tuple(seed), ic))
+        df = gradient_error(everyone, ch, xs, method=method, samples=samples, seed=(*seed_tuple(seed), ic))
         # (activation, width, point) cubes of the error and its standard error.
         err = df["mean_abs_error"].to_numpy().reshape(len(everyone), widths.size, n)
         se = df["stderr"].to_numpy().reshape(len(everyone), widths.size, n)

@@ -13,9 +13,9 @@ from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Stage
 from gradlab.queries._common import (
     ActivationLike,
-    _identity,
     as_activations,
     as_chain,
+    identity_columns,
 )
 
 __all__ = ["depth_error", "train_noisy"]
@@ -68,7 +68,7 @@ def depth_error(
         for act in acts:
             clean = backward(act, nets, *forward(act, nets, None, ()))
             noisy = backward(act, nets, *forward(act, nets, ch, (root, L), noisy_weights))
-            row = {**_identity(act), "depth": L, "width": w, "samples": n}
+            row = {**identity_columns(act), "depth": L, "width": w, "samples": n}
             for name, c, d in (("input", clean[0], noisy[0]), ("weight", clean[1], noisy[1])):
                 c2 = c.reshape(n, -1)
                 d2 = d.reshape(n, -1)

@@ -13,11 +13,11 @@ from gradlab.perturbations.chain import Chain, seed_of
 from gradlab.perturbations.stages import Stage
 from gradlab.queries._common import (
     ActivationLike,
-    _identity,
-    _seed_tuple,
     as_activations,
     as_chain,
     as_grid,
+    identity_columns,
+    seed_tuple,
 )
 
 __all__ = ["product_error_map", "product_error_stats"]
@@ -30,7 +30,7 @@ def _product_realizations(acts: list[Activation], ch: Chain, a: np.ndarray, w: n
     """
     clean = np.outer(a, w)
     dclean = [act.df(clean) for act in acts]
-    base = _seed_tuple(seed)
+    base = seed_tuple(seed)
     for r in range(repeats):
         a_noisy = ch.apply(a, seed=(*base, r, 0))
         w_noisy = ch.apply(w, seed=(*base, r, 1))
@@ -44,7 +44,7 @@ def _product_inputs(activations, chain, inputs, weights, repeats, seed):
     a = as_grid("inputs", inputs)
     w = as_grid("weights", weights)
     n = check_int("repeats", repeats, minimum=1)
-    seed_of(_seed_tuple(seed))
+    seed_of(seed_tuple(seed))
     cells = float(a.size) * w.size
     # The map's own arrays: clean and noisy products, per-activation sums and the result columns.
     check_memory(f"inputs x weights = {a.size} x {w.size} for {len(acts)} activation(s)",
@@ -84,7 +84,7 @@ def product_error_map(
     grid_a, grid_w = np.meshgrid(a, w, indexing="ij")
     for ia, act in enumerate(acts):
         parts.append(pd.DataFrame({
-            **_identity(act),
+            **identity_columns(act),
             "input": grid_a.ravel(), "weight": grid_w.ravel(),
             "error": mean[ia].ravel(), "stderr": stderr[ia].ravel(), "repeats": n,
         }))
@@ -123,7 +123,7 @@ def product_error_stats(
         inside = err[:, in_a][:, :, in_w].reshape(len(acts), -1)
         for ia, act in enumerate(acts):
             rows.append({
-                **_identity(act), "kink": act.kink, "realization": r, "window": half, "cells": inside.shape[1],
+                **identity_columns(act), "kink": act.kink, "realization": r, "window": half, "cells": inside.shape[1],
                 "mean": float(inside[ia].mean()), "max": float(inside[ia].max()),
                 "zero_fraction": float((inside[ia] == 0).mean()),
             })

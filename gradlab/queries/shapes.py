@@ -11,10 +11,10 @@ from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Stage
 from gradlab.queries._common import (
     ActivationLike,
-    _identity,
     as_activations,
     as_chain,
     as_grid,
+    identity_columns,
 )
 
 __all__ = ["activation_curves", "effective_precision", "step_discontinuity"]
@@ -85,7 +85,7 @@ def activation_curves(
     parts = []
     for a in acts:
         parts.append(pd.DataFrame({
-            **_identity(a),
+            **identity_columns(a),
             "x": xs, "x_input": xin, "f": a.f(xin), "df": a.df(xin),
         }))
     return pd.concat(parts, ignore_index=True)

@@ -24,15 +24,14 @@ import hashlib
 import json
 import math
 import os
-import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gradlab._io import write_atomically
+from gradlab._io import cache_home, write_atomically
+from gradlab._progress import Progress
 from gradlab.sweeps.spec import QUERIES, Spec, load_spec, make_chain
 
 __all__ = ["cache_root", "run_point", "sweep"]
@@ -42,8 +41,8 @@ BATCHES_PER_THREAD = 4
 
 
 def cache_root() -> Path:
-    """Where sweeps keep their finished points: ``$GRADLAB_CACHE_DIR/sweeps`` (default ~/.cache/gradlab)."""
-    return Path(os.environ.get("GRADLAB_CACHE_DIR", Path.home() / ".cache" / "gradlab")) / "sweeps"
+    """Where sweeps keep their finished points: ``sweeps/`` in :func:`gradlab._io.cache_home`."""
+    return cache_home() / "sweeps"
 
 
 @functools.lru_cache(maxsize=64)
@@ -122,49 +121,6 @@ class _Store:
             write_atomically(self.directory / "spec.json", lambda tmp: Path(tmp).write_text(text))
 
 
-class _Progress:
-    """Points done / total and the time left, on stderr; or a callable ``progress(done, total)``."""
-
-    def __init__(self, total: int, done: int, report: bool | Callable[[int, int], object]):
-        self.total, self.done, self.report = total, done, report
-        self.computed, self.start, self.shown = 0, time.perf_counter(), -1
-        self._show()
-
-    def update(self, n: int) -> None:
-        self.done += n
-        self.computed += n
-        self._show()
-
-    def _show(self) -> None:
-        if callable(self.report):
-            self.report(self.done, self.total)
-            return
-        if not self.report:
-            return
-        elapsed = time.perf_counter() - self.start
-        left = elapsed / self.computed * (self.total - self.done) if self.computed else float("nan")
-        eta = f", about {_duration(left)} left" if self.computed and self.done < self.total else ""
-        bar = "#" * (20 * self.done // self.total) + "." * (20 - 20 * self.done // self.total)
-        line = f"[{bar}] {self.done}/{self.total} points, {_duration(elapsed)}{eta}"
-        if sys.stderr.isatty():
-            print(f"\r{line}   ", end="", file=sys.stderr, flush=True)
-        elif 10 * self.done // self.total > self.shown or self.done == self.total:  # a log: one line a tenth
-            self.shown = 10 * self.done // self.total
-            print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.report is True and sys.stderr.isatty():
-            print(file=sys.stderr, flush=True)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _numba_threads(client) -> dict[str, int]:
     """Numba threads for a task on each worker: the host's cores shared among the worker threads on it.
 
@@ -207,7 +163,7 @@ def _run_batch(spec: Spec, indices: Sequence[tuple[int, ...]], directory: str | 
     return out
 
 
-def _on_dask(client, spec: Spec, todo: list, store: _Store, bar: _Progress, batch: int | None) -> dict:
+def _on_dask(client, spec: Spec, todo: list, store: _Store, bar: Progress, batch: int | None) -> dict:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -300,7 +256,7 @@ def sweep(
         if frame is not None:
             frames[index] = frame
     todo = [index for index in indices if index not in frames]
-    bar = _Progress(len(indices), len(frames), progress)
+    bar = Progress(len(indices), "points", done=len(frames), report=progress)
     try:
         if client is None or not todo:
             for index in todo:

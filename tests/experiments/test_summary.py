@@ -1,0 +1,39 @@
+"""gl.t_halfwidth, the one Student-t interval, against closed forms and tables."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+import gradlab as gl
+
+
+def test_closed_forms_for_one_and_two_degrees_of_freedom():
+    # dof 1 (Cauchy): t_q = tan(pi (q - 1/2)); dof 2: t_q = (2q - 1) sqrt(2 / (4 q (1 - q))).
+    for level in (0.5, 0.9, 0.95, 0.99):
+        q = 0.5 + level / 2
+        assert gl.t_halfwidth(1.0, 2, level) == pytest.approx(math.tan(math.pi * (q - 0.5)), rel=1e-12)
+        assert gl.t_halfwidth(1.0, 3, level) == pytest.approx((2 * q - 1) * math.sqrt(2 / (4 * q * (1 - q))),
+                                                              rel=1e-12)
+
+
+def test_table_values_scale_with_the_standard_error():
+    # Printed t tables: t(0.975, 4) = 2.776445, t(0.95, 9) = 1.833113, t(0.995, 10) = 3.169273.
+    assert gl.t_halfwidth(0.5, 5) == pytest.approx(0.5 * 2.776445, rel=1e-6)
+    assert gl.t_halfwidth(2.0, 10, level=0.90) == pytest.approx(2 * 1.833113, rel=1e-6)
+    assert gl.t_halfwidth(1.0, 11, level=0.99) == pytest.approx(3.169273, rel=1e-6)
+
+
+def test_arrays_and_series_broadcast_and_one_sample_has_no_interval():
+    stderr = pd.Series([0.1, 0.2, 0.3], index=[7, 8, 9])
+    half = gl.t_halfwidth(stderr, pd.Series([1, 3, 5], index=[7, 8, 9]))
+    assert isinstance(half, pd.Series) and list(half.index) == [7, 8, 9]
+    assert np.isnan(half[7])
+    assert_allclose(half[[8, 9]], [0.2 * 4.302653, 0.3 * 2.776445], rtol=1e-6)
+
+
+@pytest.mark.parametrize("level", [0, 1, 1.5, -0.1, True, "0.95"])
+def test_bad_level_is_refused_naming_it(level):
+    with pytest.raises(ValueError, match=r"level must lie in \(0, 1\), got"):
+        gl.t_halfwidth(1.0, 5, level)
