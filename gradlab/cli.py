@@ -54,7 +54,7 @@ def _cmd_list(args: argparse.Namespace) -> None:
 
 def _user_object(spec: str):
     """A 'module:name' argument: the user's own object (importing the module runs it, at the user's request)."""
-    from gradlab.derivative_audit import load_object
+    from gradlab.cli_objects import load_object
 
     return load_object(spec)
 

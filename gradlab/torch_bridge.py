@@ -23,6 +23,7 @@ from gradlab.activations.numeric import NumericActivation
 
 __all__ = [
     "check_elementwise",
+    "check_takes_tensors",
     "has_custom_backward",
     "import_torch",
     "torch_activation",
@@ -123,6 +124,54 @@ def has_custom_backward(fn: TorchFunction) -> bool:
     return False
 
 
+def check_takes_tensors(fn: TorchFunction, what: str = "the function") -> None:
+    """Refuse a NumPy function given where a PyTorch one is expected, pointing to NumericActivation.
+
+    Probe: fn on 5 float64 tensors that require grad.  A NumPy function fails there (``np.maximum``
+    asks the tensor for an array, which autograd forbids) or returns an ndarray; it is recognised
+    as NumPy code when it then works on a float64 array.  Any other failure on tensors is
+    reported in one line too, with the original exception chained.
+    """
+    torch = import_torch()
+    x = torch.linspace(-1, 1, 5, dtype=torch.float64, requires_grad=True)
+    failure: Exception | None = None
+    try:
+        with torch.enable_grad():
+            y = fn(x)
+    except Exception as exc:  # noqa: BLE001 - any failure on tensors: decide below whether it is NumPy code
+        failure = exc
+    else:
+        if isinstance(y, torch.Tensor):
+            return
+    if _works_on_arrays(fn):
+        raise TypeError(_numpy_message(what)) from failure
+    if failure is not None:
+        raise TypeError(f"{what} fails on a float64 tensor of shape (5,): {type(failure).__name__}: "
+                        f"{_first_line(failure)}") from failure
+    raise TypeError(f"{what} must return a tensor for a tensor input, got {type(y).__name__}")
+
+
+def _numpy_message(what: str) -> str:
+    return (f"{what} is a NumPy function (it works on a NumPy array, not on a PyTorch tensor); a callable "
+            "activation must be PyTorch code: wrap NumPy code as gl.NumericActivation(name, f, df), with f "
+            "and its derivative df as NumPy functions")
+
+
+def _works_on_arrays(fn: TorchFunction) -> bool:
+    """Whether fn maps a float64 NumPy array to a NumPy array of the same shape."""
+    probe = np.linspace(-1.0, 1.0, 5)
+    try:
+        out = fn(probe)
+    except Exception:  # noqa: BLE001 - failing on arrays too means: not NumPy code
+        return False
+    return isinstance(out, np.ndarray) and out.shape == probe.shape
+
+
+def _first_line(exc: BaseException | None) -> str:
+    # Error messages become one line on the command line; the chained exception keeps the rest.
+    return str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else ""
+
+
 def check_elementwise(fn: TorchFunction, what: str = "the function") -> None:
     """Refuse a function that mixes elements or is not deterministic, with the reason.
 
@@ -165,13 +214,21 @@ def torch_activation(fn: Any, *, name: str | None = None, batch: int = 1 << 16) 
     """A gradlab activation from a PyTorch callable: f the callable, f' its autograd, in float64 on the CPU.
 
     ``fn`` is an ``nn.Module``, an ``autograd.Function`` subclass, or a function on tensors; it must
-    act elementwise and deterministically (checked, and refused with the reason).  Where autograd
+    act elementwise and deterministically (checked, and refused with the reason; a NumPy function
+    is refused with a pointer to :class:`~gradlab.activations.numeric.NumericActivation`).  Where autograd
     passes through a custom backward, that backward is f' (what training with it uses); the
     activation's ``source`` says so.  ``batch`` bounds the values per call (memory).
     """
+    try:
+        import_torch()
+    except ImportError:
+        if callable(fn) and _works_on_arrays(fn):  # without torch, NumPy code is the likelier mistake
+            raise TypeError(_numpy_message(f"activation {name or getattr(fn, '__name__', 'fn')!r}")) from None
+        raise
     call, default = torch_callable(fn)
     label = default if name is None else name
     what = f"activation {label!r}"
+    check_takes_tensors(call, what)
     check_elementwise(call, what)
     custom = has_custom_backward(call)
     source = f"PyTorch autograd of {default}" + (" (through its custom backward)" if custom else "")

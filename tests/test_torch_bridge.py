@@ -189,3 +189,36 @@ def test_show_and_audit_a_torch_object_from_the_command_line(tmp_path, monkeypat
     assert main(["audit", "bridge_cli_acts:GeluPi", "--x=-3:3:301", "--no-impact"]) == 1
     out = capsys.readouterr().out
     assert "the backward of GeluPi" in out and ": bug" in out.splitlines()[0]
+
+
+def numpy_relu(x):
+    return np.maximum(x, 0.0)
+
+
+def numpy_softplus(x):
+    return np.log1p(np.exp(x))
+
+
+@pytest.mark.parametrize("fn", [numpy_relu, numpy_softplus, lambda x: np.where(x > 0, x, 0.0)],
+                         ids=["maximum", "log1p-exp", "where"])
+def test_a_numpy_callable_is_refused_in_one_line_pointing_to_numeric_activation(fn):
+    with pytest.raises(TypeError) as info:
+        gl.activation(fn, name="r")
+    message = str(info.value)
+    assert "'r'" in message and "NumPy" in message and "gl.NumericActivation(name, f, df)" in message
+    assert "\n" not in message
+    # The way the message points to works, and gives the closed-form ReLU' / sigmoid.
+    relu = gl.NumericActivation("r", numpy_relu, lambda x: (x > 0) * 1.0)
+    np.testing.assert_array_equal(relu.df(np.array([-1.0, 2.0])), [0.0, 1.0])
+
+
+def test_show_of_a_numpy_callable_from_the_command_line_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "numpy_acts.py").write_text("import numpy as np\n\ndef numpy_fn(x):\n    return np.maximum(x, 0)\n")
+    out = subprocess.run([sys.executable, "-m", "gradlab.cli", "show", str(tmp_path / "numpy_acts.py") + ":numpy_fn"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert "'numpy_fn'" in out.stderr and "gl.NumericActivation(name, f, df)" in out.stderr

@@ -19,6 +19,8 @@ class ActivationBase(ABC):
     :class:`~gradlab.activations.evaluation.Evaluation`) and define the abstract methods.
     """
 
+    #: True where f' and its kinks are known exactly (a sympy definition); False where they are estimated.
+    symbolic: bool
     name: str
     params: Mapping[str, float]
     kink: str

@@ -43,6 +43,8 @@ class Activation(ActivationBase):
     convention) evaluate alike whatever their evaluation.
     """
 
+    symbolic = True
+
     def __init__(
         self,
         name: str,

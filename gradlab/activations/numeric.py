@@ -27,7 +27,7 @@ from gradlab.activations.evaluation import ArrayFunction, CallableEvaluation
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["NUMERIC_KINK", "NumericActivation", "find_jumps"]
+__all__ = ["NUMERIC_KINK", "NumericActivation", "find_jumps", "shortest_decimal"]
 
 #: The ``kink`` of a numeric activation: f' at a kink is what its own derivative callable returns.
 NUMERIC_KINK = "own"
@@ -82,12 +82,12 @@ def find_jumps(
         # Neighbouring cells can converge on one jump: keep one entry per location.
         if merged and abs(p - merged[-1][2]) <= 1e-9 * (1.0 + abs(p)):
             continue
-        merged.append((_shortest(float(p), float(q)), float(p), float(q)))
+        merged.append((shortest_decimal(float(p), float(q)), float(p), float(q)))
     return merged
 
 
-def _shortest(a: float, b: float) -> float:
-    """The number with the fewest decimals in [a, b] (a bracket from bisection)."""
+def shortest_decimal(a: float, b: float) -> float:
+    """The number with the fewest decimals in [a, b], a bracket from bisection (a jump at 6 is reported at 6)."""
     for digits in range(18):
         for candidate in (round(0.5 * (a + b), digits), round(a, digits), round(b, digits)):
             if a <= candidate <= b:
@@ -113,6 +113,7 @@ class NumericActivation(ActivationBase):
 
     #: Numeric activations have no built-in family, hence no paper convention.
     family = None
+    symbolic = False
 
     def __init__(
         self,

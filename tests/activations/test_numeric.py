@@ -74,3 +74,11 @@ def test_numeric_activation_refuses_bad_callables():
     bad = gl.NumericActivation("a", np.tanh, lambda x: np.ones(2))
     with pytest.raises(ValueError, match="one value per input"):
         bad.df(np.zeros(5))
+
+
+def test_shortest_decimal():
+    from gradlab.activations.numeric import shortest_decimal
+
+    assert shortest_decimal(5.9999996, 6.0000004) == 6.0
+    assert shortest_decimal(0.031249999999999997, 0.03125) == 0.03125
+    assert shortest_decimal(-1e-21, 1e-21) == 0.0 and str(shortest_decimal(-1e-21, 0.0)) == "0.0"
