@@ -1,4 +1,4 @@
-"""Bounded work and no silent nonsense (issue 15, parts 4 and 5): each reproducer, refused or answered."""
+"""Bounded work and no silent nonsense: budgets, chunked engines, huge inputs, atomic output, signals."""
 import time
 
 import numpy as np

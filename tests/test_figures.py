@@ -41,7 +41,7 @@ def test_save_is_atomic_and_checks_format(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.svg"]  # no temporary file left behind
 
 
-# --- Issue 12: the figures as a reviewer reads them ---------------------------------------------
+# --- The figures as a reviewer reads them ------------------------------------------------------
 
 
 @functools.cache

@@ -149,7 +149,8 @@ def analog(
     if clamp is not None and clamp is not False:
         if not isinstance(clamp, (tuple, list)) or len(clamp) != 2:
             raise ValueError(
-                f"clamp must be a pair (lo, hi), True for (-1, 1), or None / False for no clamp, got {clamp!r}"
+                "clamp must be a pair (lo, hi) or None / False (no clamp), or True for (-1, 1), "
+                f"got {clamp!r}"
             )
         stages.append(Clamp(*clamp))
     stages.append(Quantize(precision, rounding=rounding, compat=compat))

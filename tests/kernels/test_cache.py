@@ -1,4 +1,4 @@
-"""A damaged kernel cache heals (issue 15, part 2); listing and clearing the cache."""
+"""A damaged kernel cache heals; listing and clearing the cache."""
 import json
 import os
 import pickle

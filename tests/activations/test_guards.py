@@ -1,6 +1,6 @@
-"""Bounded work and clean refusals for any expression (issue 15, parts 1 and 3).
+"""The guards (gradlab.activations.guards): bounded work and clean refusals for any expression.
 
-Every reproducer of the issue is here.  Time limits are generous (a loaded 2-core CI machine); the
+Every reproducer found by the hostile probes is here.  Time limits are generous (a loaded 2-core CI machine); the
 measured times, all well under a second, are in benchmarks/README.md.
 """
 import os
