@@ -47,6 +47,8 @@ _EXPORTS = {
     "product_error_stats": "gradlab.queries",
     "step_discontinuity": "gradlab.queries",
     "train_noisy": "gradlab.queries",
+    "analog_summary": "gradlab.nn.experiment",
+    "train_analog": "gradlab.nn.experiment",
     "sweep": "gradlab.sweeps",
     "torch_activation": "gradlab.torch_bridge",
     "AuditReport": "gradlab.derivative_audit",
@@ -63,7 +65,7 @@ __all__ = sorted(_EXPORTS)
 
 
 #: Subpackages and modules reachable as attributes (``gl.perturbations.ROUNDING``).
-_SUBMODULES = {"activations", "engines", "figures", "kernels", "perturbations", "plots", "queries"}
+_SUBMODULES = {"activations", "engines", "figures", "kernels", "nn", "perturbations", "plots", "queries"}
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)

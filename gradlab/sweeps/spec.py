@@ -67,6 +67,12 @@ QUERIES: dict[str, _Query] = {
         {"depth": "int", "hidden": "int", "epochs": "int", "batch": "int", "lr": "float"},
         int_seed=True, one_activation=True,
     ),
+    # The paper's training experiment in PyTorch (gradlab.nn): every control of one seed inside a point, paired.
+    "train_analog": _Query(
+        {"data": "str", "model": "str", "depth": "int", "width": "int", "controls": "strs", "epochs": "int",
+         "batch": "int", "lr": "float", "dropout": "float"},
+        int_seed=True, one_activation=True,
+    ),
     # The companion experiments (gradlab.experiments.runs): one network per seed, evaluated over whole lists.
     "train_modes": _Query(
         {"train": "strs", "eval_noise": "grid", "train_noise": "float", "qat_precision": "float", "depth": "int",

@@ -1,0 +1,166 @@
+"""The paper's training experiment as a query: one activation, one chain, every control, at one seed.
+
+:func:`train_analog` builds the network a control asks for, trains it with
+:func:`gradlab.nn.training.train_network` and returns tidy rows; :func:`gradlab.sweep` runs it
+over grids (one point per seed, every activation and control inside it, so the comparisons are
+paired: the same initial weights, batch order, dropout masks and noise draws).
+:func:`analog_summary` turns such rows into paired differences with Student-t intervals.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+import gradlab as gl
+from gradlab._validate import check_choice, check_finite, check_int
+from gradlab.nn.data import DATASETS, load_dataset
+from gradlab.nn.layers import Placement
+from gradlab.nn.models import AnalogNet, paper_convnet, paper_fcn
+from gradlab.nn.training import CONTROLS, torch_threads, train_network
+from gradlab.perturbations import Chain
+
+__all__ = ["MODELS", "analog_summary", "build_network", "hidden_widths", "train_analog"]
+
+MODELS = ("fcn", "convnet")
+
+_SITES = {"inputs_only": "inputs", "weights_only": "weights", "outputs_only": "outputs"}
+
+
+def hidden_widths(depth: int, width: int) -> list[int]:
+    """The FCN's hidden widths: ``width`` halved at each layer (depth 2, width 128: [128, 64])."""
+    depth, width = check_int("depth", depth, minimum=1), check_int("width", width, minimum=1)
+    return [max(1, width >> k) for k in range(depth)]
+
+
+def build_network(activation, chain: Chain | None, *, control: str = "none", model: str = "fcn", data=None,
+                  depth: int = 2, width: int = 128, dropout: float = 0.5, seed: int = 0) -> AnalogNet:
+    """The network for ``control`` (:data:`~gradlab.nn.training.CONTROLS`): the paper's placement of ``chain``,
+    restricted for the placement controls, only its clamps for 'clamp_only', no logit activation for 'linear_logits'."""
+    check_choice("control", control, CONTROLS)
+    check_choice("model", model, MODELS)
+    data = load_dataset("mnist5k") if data is None else data
+    placement = Placement.paper(chain)
+    if control in _SITES:
+        placement = placement.only(_SITES[control])
+    elif control == "clamp_only":
+        placement = placement.clamps()
+    logits = control != "linear_logits"
+    if model == "fcn":
+        sizes = [int(np.prod(data.shape)), *hidden_widths(depth, width), data.classes]
+        return paper_fcn(sizes, activation, placement=placement, dropout=dropout, logit_activation=logits, seed=seed)
+    return paper_convnet(activation, placement=placement, input_shape=data.shape, classes=data.classes,
+                         logit_activation=logits, seed=seed)
+
+
+def train_analog(
+    activation,
+    chain: Chain | None,
+    *,
+    data: str = "mnist5k",
+    model: str = "fcn",
+    depth: int = 2,
+    width: int = 128,
+    controls: str | Sequence[str] = ("none",),
+    epochs: int = 10,
+    batch: int = 128,
+    lr: float = 1e-3,
+    dropout: float = 0.5,
+    seed: int = 0,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Train the paper's network with ``activation`` under ``chain`` once per control; one row per (control, epoch).
+
+    The network is the paper's (``model`` 'fcn': 784 inputs, ``depth`` hidden layers of ``width``
+    halving at each, dropout; 'convnet': :func:`~gradlab.nn.models.paper_convnet`), its chains
+    placed as the paper's code places them (:meth:`~gradlab.nn.layers.Placement.paper`), trained
+    with Adam (``lr``) in batches of ``batch`` for ``epochs`` on ``data`` (:data:`~gradlab.nn.data.DATASETS`).
+    Every control starts from the same initial weights and sees the same batches, dropout masks
+    and noise draws (all from ``seed``). The controls (:data:`~gradlab.nn.training.CONTROLS`):
+
+    - ``none``: the paper's setting;
+    - ``clean_gradient``: f' at each layer's output before its output chain (the activation's
+      gradient error removed, the forward pass unchanged);
+    - ``forward_noise_only`` / ``backward_noise_only``: the perturbed network for the loss and the
+      clean one (same weights, no chain) for the backward pass, or the other way round;
+    - ``inputs_only`` / ``weights_only`` / ``outputs_only``: the chain on one site only;
+    - ``clamp_only``: only the chain's Clamp stages, everywhere;
+    - ``linear_logits``: no activation after the classifier.
+
+    Columns: activation, family, param_*, control, model, data, depth, width, epoch, train_loss,
+    train_accuracy, test_accuracy (perturbed network, noise on at test), test_accuracy_clean,
+    seconds. torch runs ``threads`` intra-op threads (1: runs go side by side).
+    """
+    act = gl.activation(activation)
+    if chain is not None and not isinstance(chain, Chain):
+        chain = gl.chain(chain)
+    names = [controls] if isinstance(controls, str) else list(controls)
+    if not names:
+        raise ValueError("controls must name at least one control, got an empty list")
+    for c in names:
+        check_choice("controls", c, CONTROLS)
+    check_choice("data", data, DATASETS)
+    check_finite("dropout", dropout)
+    dataset = load_dataset(data)
+    frames = []
+    with torch_threads(threads):
+        for control in names:
+            net = build_network(act, chain, control=control, model=model, data=dataset, depth=depth, width=width,
+                                dropout=dropout, seed=seed)
+            frame = train_network(net, dataset, control=control, epochs=epochs, batch=batch, lr=lr, seed=seed)
+            frame.insert(0, "control", control)
+            frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    identity = {"activation": act.label, "family": act.name, **{f"param_{k}": v for k, v in act.params.items()},
+                "model": model, "data": data, "depth": depth if model == "fcn" else 6, "width": width}
+    for pos, (key, value) in enumerate(identity.items()):
+        out.insert(pos, key, value)
+    return out
+
+
+def analog_summary(
+    frame: pd.DataFrame,
+    *,
+    reference: str = "relu",
+    metric: str = "test_accuracy",
+    epoch: str = "final",
+    level: float = 0.95,
+    by: Sequence[str] = ("precision", "leakage", "depth", "model", "data"),
+) -> pd.DataFrame:
+    """Paired differences (activation - ``reference``) of ``metric`` over seeds, with Student-t intervals.
+
+    ``epoch``: 'final' (the last epoch of each run) or 'best' (each run's best epoch: optimistic,
+    it selects on the test split). Rows are matched by seed, control and the ``by`` columns
+    present. Also reports the paper's own metric, ``paper_best``: the best ``metric`` over every
+    epoch and every seed, the largest of many noisy numbers (biased upward; no interval).
+    Columns: the ``by`` columns, control, activation, seeds, mean, stderr, low, high, reference_mean,
+    paper_best.
+    """
+    check_choice("epoch", epoch, ("final", "best"))
+    keys = [c for c in by if c in frame.columns]
+    seed_col = "seed" if "seed" in frame.columns else "replicate"
+    if seed_col not in frame.columns:
+        raise ValueError("frame must have a 'seed' or 'replicate' column (a sweep's rows have one)")
+    group = [*keys, "control", "activation", seed_col]
+    runs = frame.groupby(group, sort=False)
+    per_run = runs[metric].last() if epoch == "final" else runs[metric].max()
+    paper = frame.groupby([*keys, "control", "activation"], sort=False)[metric].max().rename("paper_best")
+    table = per_run.unstack("activation")
+    if reference not in table.columns:
+        raise ValueError(f"reference {reference!r} is not among the activations: {', '.join(table.columns)}")
+    rows = []
+    for name in table.columns:
+        diff = (table[name] - table[reference]).groupby(level=[*keys, "control"], sort=False)
+        ref = table[reference].groupby(level=[*keys, "control"], sort=False).mean()
+        stats = diff.agg(["count", "mean", "std"])
+        for key, r in stats.iterrows():
+            key = key if isinstance(key, tuple) else (key,)
+            n = int(r["count"])
+            se = float(r["std"]) / np.sqrt(n) if n > 1 else float("nan")
+            half = float(gl.t_halfwidth(se, n, level=level)) if n > 1 else float("nan")
+            rows.append({**dict(zip([*keys, "control"], key)), "activation": name, "seeds": n,
+                         "mean": float(r["mean"]), "stderr": se, "low": float(r["mean"]) - half,
+                         "high": float(r["mean"]) + half, "reference_mean": float(ref[key]),
+                         "paper_best": float(paper[(*key, name)])})
+    return pd.DataFrame(rows)

@@ -1,0 +1,156 @@
+"""Analog layers: Linear and Conv2d whose inputs, parameters and outputs pass gradlab chains, as AnalogVNN places them.
+
+Where the chains go is the network's :class:`Placement`; whether they act, and where f' is taken,
+its :class:`Analog` state, shared by every layer of one network (the training loop sets the step
+of its draws and switches the noise off for the clean network). A :class:`Block` is one layer,
+its output chain and its activation, so the activation can be told to take f' before the
+output chain (the clean-gradient control).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gradlab.nn.activations import AnalogActivation
+from gradlab.nn.chains import AnalogChain, Draws
+from gradlab.perturbations import Chain, Clamp, Quantize, Stage
+
+__all__ = ["SITES", "Analog", "AnalogConv2d", "AnalogDropout", "AnalogLinear", "Block", "Placement"]
+
+#: The places a chain can act, and the role code each has in a draw's site.
+SITES = {"inputs": 0, "weights": 1, "bias": 2, "outputs": 3, "dropout": 4}
+
+
+def _stages(chain: Chain | Sequence[Stage] | None) -> tuple[Stage, ...]:
+    if chain is None:
+        return ()
+    return tuple(chain.stages) if isinstance(chain, Chain) else tuple(chain)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The chain on each site: a layer's inputs, its weights and biases (every forward pass), its outputs.
+
+    :meth:`paper` builds the placement of the paper's code from one chain (gl.analog's order, noise
+    -> Clamp -> Quantize, on outputs; its deterministic stages first and noise last on inputs and
+    parameters, AnalogVNN's order there: Clamp and Quantize, then the noise). :meth:`only` keeps one
+    site, :meth:`clamps` only the
+    Clamp stages (range limits without noise or quantization).
+    """
+
+    inputs: tuple[Stage, ...] = ()
+    weights: tuple[Stage, ...] = ()
+    outputs: tuple[Stage, ...] = ()
+
+    @classmethod
+    def paper(cls, chain: Chain | Sequence[Stage] | None) -> Placement:
+        stages = _stages(chain)
+        ranged = tuple(s for s in stages if isinstance(s, (Clamp, Quantize)))
+        noise = tuple(s for s in stages if not isinstance(s, (Clamp, Quantize)))
+        return cls(inputs=ranged + noise, weights=ranged + noise, outputs=stages)
+
+    def only(self, *sites: str) -> Placement:
+        for s in sites:
+            if s not in ("inputs", "weights", "outputs"):
+                raise ValueError(f"placement site must be 'inputs', 'weights' or 'outputs', got {s!r}")
+        return Placement(**{s: getattr(self, s) if s in sites else () for s in ("inputs", "weights", "outputs")})
+
+    def clamps(self) -> Placement:
+        sites = ("inputs", "weights", "outputs")
+        return Placement(**{s: tuple(st for st in getattr(self, s) if isinstance(st, Clamp)) for s in sites})
+
+
+@dataclass
+class Analog:
+    """The state every layer of one network shares: its draws, whether chains act, where f' is taken."""
+
+    draws: Draws = field(default_factory=lambda: Draws(0))
+    #: False: the clean network (no chain acts anywhere; the same weights).
+    noisy: bool = True
+    #: True: every activation takes f' at its layer's output before the output chain.
+    clean_gradient: bool = False
+
+
+class _AnalogParams(nn.Module):
+    """The input and parameter chains of a layer (``index`` numbers the layer in its network)."""
+
+    def __init__(self, analog: Analog, placement: Placement, index: int):
+        super().__init__()
+        self.analog = analog
+        self.input_chain = AnalogChain(placement.inputs, (index, SITES["inputs"]))
+        self.weight_chain = AnalogChain(placement.weights, (index, SITES["weights"]), straight_through=True)
+        self.bias_chain = AnalogChain(placement.weights, (index, SITES["bias"]), straight_through=True)
+
+    def perturbed(self, x, weight, bias):
+        if not self.analog.noisy:
+            return x, weight, bias
+        draws = self.analog.draws
+        x = self.input_chain(x, draws)
+        weight = self.weight_chain(weight, draws)
+        bias = None if bias is None else self.bias_chain(bias, draws)
+        return x, weight, bias
+
+
+class AnalogLinear(nn.Linear):
+    """nn.Linear with the placement's input and parameter chains (its output chain is its Block's)."""
+
+    def __init__(self, in_features: int, out_features: int, *, analog: Analog, placement: Placement, index: int,
+                 bias: bool = True):
+        super().__init__(in_features, out_features, bias=bias)
+        self.chains = _AnalogParams(analog, placement, index)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(*self.chains.perturbed(x, self.weight, self.bias))
+
+
+class AnalogConv2d(nn.Conv2d):
+    """nn.Conv2d with the placement's input and parameter chains."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, analog: Analog, placement: Placement,
+                 index: int, padding: int = 0):
+        super().__init__(in_channels, out_channels, kernel_size, padding=padding)
+        self.chains = _AnalogParams(analog, placement, index)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, weight, bias = self.chains.perturbed(x, self.weight, self.bias)
+        return self._conv_forward(x, weight, bias)
+
+
+class Block(nn.Module):
+    """One layer, its output chain, then its activation (None: the output chain only)."""
+
+    def __init__(self, layer: nn.Module, activation: AnalogActivation | None, *, analog: Analog,
+                 placement: Placement, index: int):
+        super().__init__()
+        self.layer, self.activation, self.analog = layer, activation, analog
+        self.output_chain = AnalogChain(placement.outputs, (index, SITES["outputs"]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.layer(x)
+        out = self.output_chain(z, self.analog.draws) if self.analog.noisy else z
+        if self.activation is None:
+            return out
+        return self.activation(out, z if self.analog.clean_gradient else None)
+
+
+class AnalogDropout(nn.Module):
+    """Dropout whose mask comes from the network's draws: both passes of a two-pass control share it."""
+
+    def __init__(self, p: float, *, analog: Analog, index: int):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {p!r}")
+        self.p, self.analog, self.site = float(p), analog, (index, SITES["dropout"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = self.analog.draws.uniform(self.site, x) >= self.p
+        return x * keep / (1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
