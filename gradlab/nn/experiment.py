@@ -89,8 +89,8 @@ def train_analog(
     - ``linear_logits``: no activation after the classifier.
 
     Columns: activation, family, param_*, control, model, data, depth, width, epoch, train_loss,
-    train_accuracy, test_accuracy (perturbed network, noise on at test), test_accuracy_clean,
-    seconds. torch runs ``threads`` intra-op threads (1: runs go side by side).
+    train_accuracy, test_accuracy (perturbed network, noise on at test), test_accuracy_clean.
+    torch runs ``threads`` intra-op threads (1: runs go side by side).
     """
     act = gl.activation(activation)
     if chain is not None and not isinstance(chain, Chain):
@@ -149,18 +149,14 @@ def analog_summary(
     table = per_run.unstack("activation")
     if reference not in table.columns:
         raise ValueError(f"reference {reference!r} is not among the activations: {', '.join(table.columns)}")
-    rows = []
-    for name in table.columns:
-        diff = (table[name] - table[reference]).groupby(level=[*keys, "control"], sort=False)
-        ref = table[reference].groupby(level=[*keys, "control"], sort=False).mean()
-        stats = diff.agg(["count", "mean", "std"])
-        for key, r in stats.iterrows():
-            key = key if isinstance(key, tuple) else (key,)
-            n = int(r["count"])
-            se = float(r["std"]) / np.sqrt(n) if n > 1 else float("nan")
-            half = float(gl.t_halfwidth(se, n, level=level)) if n > 1 else float("nan")
-            rows.append({**dict(zip([*keys, "control"], key)), "activation": name, "seeds": n,
-                         "mean": float(r["mean"]), "stderr": se, "low": float(r["mean"]) - half,
-                         "high": float(r["mean"]) + half, "reference_mean": float(ref[key]),
-                         "paper_best": float(paper[(*key, name)])})
-    return pd.DataFrame(rows)
+    cells = [*keys, "control"]
+    diffs = table.sub(table[reference], axis=0).stack().rename("diff").reset_index()
+    stats = diffs.groupby([*cells, "activation"], sort=False)["diff"].agg(["count", "mean", "std"]).reset_index()
+    ref = table[reference].groupby(level=cells, sort=False).mean().rename("reference_mean").reset_index()
+    out = stats.merge(ref, on=cells).merge(paper.reset_index(), on=[*cells, "activation"])
+    n = out["count"].to_numpy()
+    se = out["std"].to_numpy() / np.sqrt(n)  # NaN for one seed, as is its interval
+    half = gl.t_halfwidth(se, n, level=level)
+    out = out.assign(seeds=n, stderr=se, low=out["mean"] - half, high=out["mean"] + half)
+    return out[[*cells, "activation", "seeds", "mean", "stderr", "low", "high", "reference_mean", "paper_best"]]
+

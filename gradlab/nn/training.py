@@ -9,7 +9,6 @@ draws of its own (noise stays on at test time, as in the paper's code), and on t
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 
 import pandas as pd
@@ -100,7 +99,7 @@ def train_network(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Train ``net`` in place; one row per epoch: epoch, train_loss, train_accuracy, test_accuracy (perturbed
-    network), test_accuracy_clean, seconds (wall time of the epoch, scoring included).
+    network), test_accuracy_clean. The rows depend only on the arguments (no timings), so reruns match byte for byte.
 
     ``control`` is one of :data:`CONTROLS`; the ones that change the network itself (placement,
     logits) are built into ``net`` by its maker (:func:`gradlab.nn.experiment.build_network`),
@@ -121,7 +120,6 @@ def train_network(
     rows, step = [], 0
     net.train()
     for epoch in range(epochs):
-        start_time = time.perf_counter()
         order = torch.randperm(n, generator=_generator(seed, 1, epoch))
         total_loss = correct = 0.0
         for start in range(0, n, batch):
@@ -143,7 +141,6 @@ def train_network(
             # Negative steps: scoring draws never repeat a training step's.
             "test_accuracy": evaluate(net, data.x_test, data.y_test, noisy=True, step=-1 - epoch),
             "test_accuracy_clean": evaluate(net, data.x_test, data.y_test, noisy=False, step=-1 - epoch),
-            "seconds": time.perf_counter() - start_time,
         })
     net.analog.clean_gradient = False
     return pd.DataFrame(rows)
