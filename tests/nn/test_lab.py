@@ -152,7 +152,8 @@ def test_controls_change_what_they_say_and_nothing_else():
     assert final.nunique() == len(gnn.CONTROLS)
     places = {c: gnn.build_network("relu", chain, control=c, data=gnn.load_dataset("digits"), depth=1, width=16)
               for c in ("inputs_only", "weights_only", "outputs_only", "clamp_only")}
-    assert [bool(places["inputs_only"].placement.inputs), bool(places["inputs_only"].placement.outputs)] == [True, False]
+    inputs_only = places["inputs_only"].placement
+    assert [bool(inputs_only.inputs), bool(inputs_only.outputs)] == [True, False]
     assert places["weights_only"].placement.inputs == () and places["weights_only"].placement.weights
     assert places["clamp_only"].placement.outputs == (gl.Clamp(-1.0, 1.0),)
     logits = gnn.build_network("relu", chain, control="linear_logits", data=gnn.load_dataset("digits"), depth=1)
