@@ -248,6 +248,113 @@ def bitflip_figure(fast: bool = False):
     return plots.plot_bitflip(summary, title), runs
 
 
+#: The paper's training experiment (gradlab.nn, the torch extra): its FCN at P = 8, leakage 0.5 (the setting where
+#: the prototype found GELU 16 points ahead), every activation and control of a seed trained from one start.
+ANALOG_LEAKAGE, ANALOG_PRECISION = 0.5, 8
+ANALOG_ACTIVATIONS = ("relu", "leaky_relu", "relu_gelu(i=0.5)", "gelu")
+ANALOG_CONTROLS = ("none", "clean_gradient", "forward_noise_only", "backward_noise_only", "inputs_only",
+                   "weights_only", "outputs_only", "clamp_only", "linear_logits")
+
+
+def analog_spec(fast: bool = False) -> dict:
+    """The sweep behind the analog_training figure (default tier: 4 activations x 9 controls x 3 seeds, 10 epochs)."""
+    return {
+        "query": "train_analog",
+        "activations": list(ANALOG_ACTIVATIONS[::3] if fast else ANALOG_ACTIVATIONS),
+        "seed": 19,
+        "replicates": 2 if fast else 3,
+        "chain": {"kind": "analog", "leakage": ANALOG_LEAKAGE, "precision": ANALOG_PRECISION},
+        "data": "mnist5k", "model": "fcn", "depth": 2, "width": 128,
+        "controls": list(ANALOG_CONTROLS[:2] if fast else ANALOG_CONTROLS),
+        "epochs": 3 if fast else 10, "batch": 128,
+    }
+
+
+#: The full tier, run once (``python analyses/analog_training_full.py --rerun``); its rows are committed in
+#: gradlab/data/analog_training_full.csv and drawn from there in seconds.
+ANALOG_FULL_SPECS = {
+    "fcn": {
+        "query": "train_analog",
+        "activations": [f"relu_gelu(i={i:g})" for i in FAMILY_WEIGHTS],
+        "seed": 2402, "replicates": 5,
+        "chain": {"kind": "analog", "leakage": ANALOG_LEAKAGE, "precision": [8, 16, 32]},
+        "data": "mnist5k", "model": "fcn", "depth": [1, 2, 3], "width": 128,
+        "controls": ["none", "clean_gradient"], "epochs": 10, "batch": 128,
+    },
+    "convnet": {
+        "query": "train_analog",
+        "activations": [f"relu_gelu(i={i:g})" for i in FAMILY_WEIGHTS],
+        "seed": 2403, "replicates": 3,
+        "chain": {"kind": "analog", "leakage": ANALOG_LEAKAGE, "precision": [16]},
+        "data": "mnist5k", "model": "convnet", "controls": ["none", "clean_gradient"], "epochs": 5, "batch": 128,
+    },
+}
+
+
+def analog_full_path():
+    """Where the full tier's committed rows live (inside the package, so an install carries them)."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "data" / "analog_training_full.csv"
+
+
+def _workers():
+    """Two local Dask workers (one torch thread each) where the sweep extra is installed, else None (here)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return None
+    return 2
+
+
+def _accuracy_means(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Mean final test accuracy over seeds per ``keys``, with a Student-t 95% interval clipped to [0, 1]."""
+    last = runs[runs["epoch"] == runs["epoch"].max()]
+    out = (last.groupby(keys, sort=False)["test_accuracy"]
+           .agg(accuracy="mean", stderr=lambda a: a.std(ddof=1) / np.sqrt(a.size), seeds="size").reset_index())
+    half = gl.t_halfwidth(out["stderr"], out["seeds"])
+    return out.assign(low=(out["accuracy"] - half).clip(0, 1), high=(out["accuracy"] + half).clip(0, 1))
+
+
+def analog_training_figure(fast: bool = False):
+    """The paper's training experiment in PyTorch: MNIST-5k FCN at P = 8 per control, and the paired gap to ReLU.
+
+    Trains through gl.sweep (4 activations x 9 controls x 3 seeds, 10 epochs; about 2 minutes on 2
+    workers); needs the torch extra.
+    """
+    runs = gl.sweep(analog_spec(fast), client=_workers(), cache=False, progress=False)
+    summary = gl.analog_summary(runs, reference="relu")
+    means = _accuracy_means(runs, ["control", "activation"]).rename(
+        columns={"low": "accuracy_low", "high": "accuracy_high"})
+    summary = summary.merge(means[["control", "activation", "accuracy", "accuracy_low", "accuracy_high"]],
+                            on=["control", "activation"])
+    title = (f"MNIST-5k FCN 784-128-64-10 in the paper's analog placement (leakage {ANALOG_LEAKAGE:g}, "
+             f"P = {ANALOG_PRECISION})")
+    return plots.plot_analog_training(summary, title), runs
+
+
+def analog_training_full_figure(fast: bool = False):
+    """The full tier: accuracy against i for P in {8, 16, 32} and 1-3 hidden layers, and the ConvNet at P = 16.
+
+    Drawn from the committed rows (gradlab/data/analog_training_full.csv), no training; ``fast`` changes nothing.
+    """
+    runs = pd.read_csv(analog_full_path())
+    runs["i"] = runs["param_i"]
+    summary = _accuracy_means(runs, ["model", "depth", "precision", "control", "i"])
+    title = "relu_gelu(i) trained in the paper's analog placement (MNIST-5k, leakage 0.5)"
+    return plots.plot_analog_training_full(summary, title), runs
+
+
+def rerun_analog_full(client=2):
+    """Run the full tier again (both specs of :data:`ANALOG_FULL_SPECS`) and write its rows atomically."""
+    from gradlab._io import save_table
+
+    runs = pd.concat([gl.sweep(spec, client=client, cache=True, progress=True) for spec in ANALOG_FULL_SPECS.values()],
+                     ignore_index=True)
+    save_table(runs, analog_full_path())
+    return runs
+
+
 #: The paper's own renderings, drawn beside gradlab's by ``gradlab figures --paper``.
 PAPER_FIGURES: dict[str, Callable] = {
     "product_maps_paper": product_maps_paper_figure,
@@ -270,6 +377,8 @@ FIGURES: dict[str, Callable] = {
     "training": training_figure,
     "noise_tolerance": noise_tolerance_figure,
     "bitflip": bitflip_figure,
+    "analog_training": analog_training_figure,
+    "analog_training_full": analog_training_full_figure,
 }
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "PALETTE",
     "ZERO_COLOR",
     "plot_activations",
+    "plot_analog_training",
+    "plot_analog_training_full",
     "plot_bitflip",
     "plot_depth_error",
     "plot_effective_precision",
@@ -483,3 +485,70 @@ def plot_bitflip(summary: pd.DataFrame, title: str) -> Figure:
                           level_name="bit error rate (float32 words)",
                           panel_title=lambda w, d: f"bit flips in the {w}, depth {d}",
                           legend="clipping", title=title, size=(3.6, 2.6), spread=0.05)
+
+
+def plot_analog_training(summary: pd.DataFrame, title: str, reference: str = "relu") -> Figure:
+    """The controls of the paper's training experiment: accuracy per control, and the paired gap to ReLU.
+
+    ``summary`` is :func:`gradlab.analog_summary`'s frame (one row per control and activation:
+    mean, low, high of the paired difference to the reference, reference_mean, seeds) with an
+    ``accuracy`` column (the activation's own mean) and ``accuracy_low``/``accuracy_high`` added by
+    the caller. Left: mean final test accuracy of the perturbed network; right: the difference to
+    the ``reference`` activation, seed by seed, with its 95% interval.
+    """
+    controls = list(dict.fromkeys(summary["control"]))
+    acts = list(dict.fromkeys(summary["activation"]))
+    y = np.arange(len(controls))[::-1]
+    with style():
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 0.42 * len(controls) + 1.6), sharey=True,
+                                          constrained_layout=True)
+        styles = _styles(acts)
+        for k, act in enumerate(acts):
+            part = summary[summary["activation"] == act].set_index("control").loc[controls]
+            st = styles[act]
+            offset = (k - (len(acts) - 1) / 2) * 0.14
+            left.errorbar(part["accuracy"], y + offset,
+                          xerr=[part["accuracy"] - part["accuracy_low"], part["accuracy_high"] - part["accuracy"]],
+                          color=st["color"], marker=st["marker"], ls="none", ms=4, capsize=1.5, label=act)
+            if act != reference:
+                right.errorbar(part["mean"], y + offset, xerr=[part["mean"] - part["low"], part["high"] - part["mean"]],
+                               color=st["color"], marker=st["marker"], ls="none", ms=4, capsize=1.5, label=act)
+        right.axvline(0, color=ZERO_COLOR, lw=1, zorder=0)
+        left.set_yticks(y, [c.replace("_", " ") for c in controls])
+        left.set_xlabel("final test accuracy (noise on)")
+        right.set_xlabel(f"difference to {reference}, paired by seed")
+        left.legend(frameon=False, fontsize="small", loc="lower left")
+        fig.suptitle(f"{title}\n({_interval_note(summary)}; accuracy bars clipped to [0, 1])")
+        return fig
+
+
+def plot_analog_training_full(summary: pd.DataFrame, title: str) -> Figure:
+    """Final test accuracy against the interpolation weight i: one panel per (model, depth), a line per precision.
+
+    ``summary`` has columns model, depth, precision, control, i, accuracy, low, high (a 95%
+    interval within [0, 1]) and seeds; solid lines are the paper's setting ('none'), dashed the
+    clean-gradient control.
+    """
+    panels = list(dict.fromkeys(zip(summary["model"], summary["depth"])))
+    precisions = sorted(summary["precision"].unique())
+    with style():
+        fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels) + 0.6, 3.2), sharey=True,
+                                 constrained_layout=True, squeeze=False)
+        colors = _colors([f"P = {p:g}" for p in precisions])
+        for ax, (model, depth) in zip(axes[0], panels):
+            sub = summary[(summary["model"] == model) & (summary["depth"] == depth)]
+            for (p, control), part in sub.groupby(["precision", "control"], sort=True):
+                color = colors[f"P = {p:g}"]
+                dashed = control != "none"
+                ax.errorbar(part["i"] + (0.01 if dashed else -0.01), part["accuracy"],
+                            yerr=[part["accuracy"] - part["low"], part["high"] - part["accuracy"]], color=color,
+                            ls="--" if dashed else "-", marker="s" if dashed else "o", ms=3, mfc="white", mew=0.8,
+                            capsize=1.5, label=f"P = {p:g}, {control.replace('_', ' ')}")
+            name = "FCN" if model == "fcn" else "ConvNet"
+            ax.set_title(f"{name}, {depth} hidden" if model == "fcn" else name)
+            ax.set_xlabel("interpolation weight i (0: ReLU)")
+        axes[0, 0].set_ylabel("final test accuracy (noise on)")
+        axes[0, 0].legend(frameon=False, fontsize="x-small")
+        fig.suptitle(f"{title}\n({_interval_note(summary)}, clipped to [0, 1]; dashed: f' at the clean "
+                     "pre-activation)")
+        return fig
