@@ -37,7 +37,8 @@ def hidden_widths(depth: int, width: int) -> list[int]:
 def build_network(activation, chain: Chain | None, *, control: str = "none", model: str = "fcn", data=None,
                   depth: int = 2, width: int = 128, dropout: float = 0.5, seed: int = 0) -> AnalogNet:
     """The network for ``control`` (:data:`~gradlab.nn.training.CONTROLS`): the paper's placement of ``chain``,
-    restricted for the placement controls, only its clamps for 'clamp_only', no logit activation for 'linear_logits'."""
+    restricted for the placement controls, only its clamps for 'clamp_only', the activation on the logits too for
+    'logit_activation'."""
     check_choice("control", control, CONTROLS)
     check_choice("model", model, MODELS)
     data = load_dataset("mnist5k") if data is None else data
@@ -46,7 +47,7 @@ def build_network(activation, chain: Chain | None, *, control: str = "none", mod
         placement = placement.only(_SITES[control])
     elif control == "clamp_only":
         placement = placement.clamps()
-    logits = control != "linear_logits"
+    logits = control == "logit_activation"
     if model == "fcn":
         sizes = [int(np.prod(data.shape)), *hidden_widths(depth, width), data.classes]
         return paper_fcn(sizes, activation, placement=placement, dropout=dropout, logit_activation=logits, seed=seed)
@@ -86,7 +87,7 @@ def train_analog(
       clean one (same weights, no chain) for the backward pass, or the other way round;
     - ``inputs_only`` / ``weights_only`` / ``outputs_only``: the chain on one site only;
     - ``clamp_only``: only the chain's Clamp stages, everywhere;
-    - ``linear_logits``: no activation after the classifier.
+    - ``logit_activation``: the activation after the classifier too (the paper's code before April 2024).
 
     Columns: activation, family, param_*, control, model, data, depth, width, epoch, train_loss,
     train_accuracy, test_accuracy (perturbed network, noise on at test), test_accuracy_clean.

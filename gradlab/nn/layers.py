@@ -21,8 +21,9 @@ from gradlab.perturbations import Chain, Clamp, Quantize, Stage
 
 __all__ = ["SITES", "Analog", "AnalogConv2d", "AnalogDropout", "AnalogLinear", "Block", "Placement"]
 
-#: The places a chain can act, and the role code each has in a draw's site.
-SITES = {"inputs": 0, "weights": 1, "bias": 2, "outputs": 3, "dropout": 4}
+#: The places a chain can act, and the role code each has in a draw's site ('weights_backward': the
+#: second draw of the weight chain that :attr:`Placement.redraw_backward` uses in the backward pass).
+SITES = {"inputs": 0, "weights": 1, "bias": 2, "outputs": 3, "dropout": 4, "weights_backward": 5}
 
 
 def _stages(chain: Chain | Sequence[Stage] | None) -> tuple[Stage, ...]:
@@ -40,28 +41,38 @@ class Placement:
     parameters, AnalogVNN's order there: Clamp and Quantize, then the noise). :meth:`only` keeps one
     site, :meth:`clamps` only the
     Clamp stages (range limits without noise or quantization).
+
+    ``redraw_backward`` (Linear layers only) is the backward pass of AnalogVNN's own ``Linear``,
+    which the paper's code used until April 2024 (``src/nn/ConvModel.py``): its backward reads the
+    parametrized weight again, so the input gradient is ``grad @ W~'`` with a fresh draw ``W~'`` of
+    the weight chain (site role 'weights_backward'), while the weight and bias gradients are
+    those of the forward pass. False (the default) is ``torch.nn.Linear``'s backward, the one of
+    the paper's final ``src/run_conv.py``: the input gradient uses the forward pass's ``W~``.
     """
 
     inputs: tuple[Stage, ...] = ()
     weights: tuple[Stage, ...] = ()
     outputs: tuple[Stage, ...] = ()
+    redraw_backward: bool = False
 
     @classmethod
-    def paper(cls, chain: Chain | Sequence[Stage] | None) -> Placement:
+    def paper(cls, chain: Chain | Sequence[Stage] | None, *, redraw_backward: bool = False) -> Placement:
         stages = _stages(chain)
         ranged = tuple(s for s in stages if isinstance(s, (Clamp, Quantize)))
         noise = tuple(s for s in stages if not isinstance(s, (Clamp, Quantize)))
-        return cls(inputs=ranged + noise, weights=ranged + noise, outputs=stages)
+        return cls(inputs=ranged + noise, weights=ranged + noise, outputs=stages, redraw_backward=redraw_backward)
 
     def only(self, *sites: str) -> Placement:
         for s in sites:
             if s not in ("inputs", "weights", "outputs"):
                 raise ValueError(f"placement site must be 'inputs', 'weights' or 'outputs', got {s!r}")
-        return Placement(**{s: getattr(self, s) if s in sites else () for s in ("inputs", "weights", "outputs")})
+        return Placement(**{s: getattr(self, s) if s in sites else () for s in ("inputs", "weights", "outputs")},
+                         redraw_backward=self.redraw_backward)
 
     def clamps(self) -> Placement:
         sites = ("inputs", "weights", "outputs")
-        return Placement(**{s: tuple(st for st in getattr(self, s) if isinstance(st, Clamp)) for s in sites})
+        return Placement(**{s: tuple(st for st in getattr(self, s) if isinstance(st, Clamp)) for s in sites},
+                         redraw_backward=self.redraw_backward)
 
 
 @dataclass
@@ -84,6 +95,9 @@ class _AnalogParams(nn.Module):
         self.input_chain = AnalogChain(placement.inputs, (index, SITES["inputs"]))
         self.weight_chain = AnalogChain(placement.weights, (index, SITES["weights"]), straight_through=True)
         self.bias_chain = AnalogChain(placement.weights, (index, SITES["bias"]), straight_through=True)
+        self.redraw = placement.redraw_backward and bool(placement.weights)
+        self.backward_chain = AnalogChain(placement.weights if self.redraw else (),
+                                          (index, SITES["weights_backward"]), straight_through=True)
 
     def perturbed(self, x, weight, bias):
         if not self.analog.noisy:
@@ -94,9 +108,37 @@ class _AnalogParams(nn.Module):
         bias = None if bias is None else self.bias_chain(bias, draws)
         return x, weight, bias
 
+    def redrawn(self, weight: torch.Tensor) -> torch.Tensor | None:
+        """The second draw of the weight chain for the backward pass (None: the forward pass's weight serves)."""
+        if not (self.redraw and self.analog.noisy and torch.is_grad_enabled()):
+            return None
+        return self.backward_chain(weight.detach(), self.analog.draws)
+
+
+class _RedrawnLinear(torch.autograd.Function):
+    """F.linear(x, w, b) forward; backward as AnalogVNN's Linear: grad @ ``back`` for x, grad^T x and sum(grad)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, back):
+        ctx.save_for_backward(x, back)
+        ctx.has_bias = b is not None
+        return F.linear(x, w, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, back = ctx.saved_tensors
+        g2 = grad.reshape(-1, grad.shape[-1])
+        grad_x = grad @ back if ctx.needs_input_grad[0] else None
+        grad_w = g2.t() @ x.reshape(-1, x.shape[-1])
+        grad_b = g2.sum(0) if ctx.has_bias else None
+        return grad_x, grad_w, grad_b, None
+
 
 class AnalogLinear(nn.Linear):
-    """nn.Linear with the placement's input and parameter chains (its output chain is its Block's)."""
+    """nn.Linear with the placement's input and parameter chains (its output chain is its Block's).
+
+    With :attr:`Placement.redraw_backward` its backward is AnalogVNN's Linear's (a fresh weight draw
+    for the input gradient)."""
 
     def __init__(self, in_features: int, out_features: int, *, analog: Analog, placement: Placement, index: int,
                  bias: bool = True):
@@ -104,7 +146,11 @@ class AnalogLinear(nn.Linear):
         self.chains = _AnalogParams(analog, placement, index)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(*self.chains.perturbed(x, self.weight, self.bias))
+        x, weight, bias = self.chains.perturbed(x, self.weight, self.bias)
+        back = self.chains.redrawn(self.weight)
+        if back is None:
+            return F.linear(x, weight, bias)
+        return _RedrawnLinear.apply(x, weight, bias, back)
 
 
 class AnalogConv2d(nn.Conv2d):

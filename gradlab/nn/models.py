@@ -1,8 +1,12 @@
-"""The paper's networks (GeLUReLUInterpolation ``src/nn/ConvModel.py`` on AnalogVNN 1.0.8), built from analog layers.
+"""The paper's networks (GeLUReLUInterpolation ``src/run_conv.py`` on AnalogVNN 1.0.8), built from analog layers.
 
 Around every Linear / Conv2d layer the placement's chains act on its input, its weights and biases
-and its output; then the activation follows, the logits included (the paper's code appends the
-activation after the last layer's output chain too; ``logit_activation=False`` leaves it out).
+and its output; then the activation follows, except after the classifier: the logits pass the
+output chain (noise -> Clamp -> Quantize) and go to the loss as they are, as in the paper's final
+``src/run_conv.py``. Its code before April 2024 (``src/nn/ConvModel.py``, on AnalogVNN's own
+``Linear``) also applied the activation to the logits (``logit_activation=True``) and redrew the
+weight noise for the input gradient (``Placement.paper(chain, redraw_backward=True)``);
+tests/nn/test_analogvnn.py holds both against AnalogVNN.
 Linear weights start Kaiming-uniform (``nn.init.kaiming_uniform_``, as the paper's code); biases
 and convolutions keep PyTorch's defaults. A network is built under ``torch.manual_seed(seed)`` in
 a forked random state: two networks of one shape and seed start from the same weights, whatever
@@ -48,7 +52,7 @@ def paper_fcn(
     *,
     placement: Placement | None = None,
     dropout: float = 0.5,
-    logit_activation: bool = True,
+    logit_activation: bool = False,
     seed: int = 0,
 ) -> AnalogNet:
     """The paper's fully connected network: ``sizes`` = [inputs, hidden..., classes], e.g. [784, 128, 64, 10].
@@ -86,7 +90,7 @@ def paper_convnet(
     classes: int = 10,
     widths: Sequence[int] = (16, 16, 32, 32, 64, 64),
     linear: Sequence[int] = (128, 64),
-    logit_activation: bool = True,
+    logit_activation: bool = False,
     seed: int = 0,
 ) -> AnalogNet:
     """The paper's ConvNet: six 3x3 convolutions (padding 1, none, 1, none, 1, none) with a 2x2 max-pool after

@@ -37,7 +37,8 @@ CONTROLS = {
     "weights_only": "the chain on weights and biases only",
     "outputs_only": "the chain on layer outputs only",
     "clamp_only": "only the Clamp stages, on every site: range limits without noise or quantization",
-    "linear_logits": "the logits skip the activation (the paper's code applies it after the classifier's chain)",
+    "logit_activation": "the activation after the classifier's output chain too (the paper's code before April "
+                        "2024 applied it there; its final run_conv.py does not)",
 }
 
 #: Images scored per forward pass when evaluating (bounds memory for any split).
