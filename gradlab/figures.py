@@ -253,7 +253,7 @@ def bitflip_figure(fast: bool = False):
 ANALOG_LEAKAGE, ANALOG_PRECISION = 0.5, 8
 ANALOG_ACTIVATIONS = ("relu", "leaky_relu", "relu_gelu(i=0.5)", "gelu")
 ANALOG_CONTROLS = ("none", "clean_gradient", "forward_noise_only", "backward_noise_only", "inputs_only",
-                   "weights_only", "outputs_only", "clamp_only", "linear_logits")
+                   "weights_only", "outputs_only", "clamp_only", "logit_activation")
 
 
 def analog_spec(fast: bool = False) -> dict:

@@ -156,8 +156,10 @@ def test_controls_change_what_they_say_and_nothing_else():
     assert [bool(inputs_only.inputs), bool(inputs_only.outputs)] == [True, False]
     assert places["weights_only"].placement.inputs == () and places["weights_only"].placement.weights
     assert places["clamp_only"].placement.outputs == (gl.Clamp(-1.0, 1.0),)
-    logits = gnn.build_network("relu", chain, control="linear_logits", data=gnn.load_dataset("digits"), depth=1)
-    assert logits.layers[-1].activation is None
+    digits = gnn.load_dataset("digits")
+    assert gnn.build_network("relu", chain, data=digits, depth=1).layers[-1].activation is None
+    logits = gnn.build_network("relu", chain, control="logit_activation", data=digits, depth=1)
+    assert logits.layers[-1].activation is not None
 
 
 def test_the_paper_placement_orders_inputs_and_parameters_as_analogvnn():
