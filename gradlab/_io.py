@@ -12,6 +12,7 @@ from gradlab._interrupt import raise_if_interrupted
 __all__ = [
     "CACHE_HOME",
     "cache_home",
+    "check_not_a_link",
     "check_output_dir",
     "check_table_path",
     "figure_writer",
@@ -78,6 +79,8 @@ def write_together(items: Sequence[tuple[str | os.PathLike, Callable[[str], None
     (a window of microseconds) can leave the first files new and the rest old, never half-written.
     """
     targets = [Path(path) for path, _ in items]
+    for target in targets:
+        check_not_a_link(target)
     temps: list[str] = []
     try:
         for target, (_, write) in zip(targets, items):
@@ -94,6 +97,19 @@ def write_together(items: Sequence[tuple[str | os.PathLike, Callable[[str], None
             Path(tmp).unlink(missing_ok=True)
         raise
     return targets
+
+
+def check_not_a_link(path: str | os.PathLike) -> None:
+    """Refuse an output path that is a symbolic link: publishing by rename would replace the link itself.
+
+    (Writing through it is no answer either: the link may point at a device such as /dev/full, or at
+    a file the user did not mean to change.)
+    """
+    if os.path.islink(path):
+        raise ValueError(
+            f"output {str(path)!r} is a symbolic link (to {os.readlink(path)!r}); gradlab writes a new file and "
+            "renames it into place, which would replace the link: give the path of a regular file"
+        )
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
@@ -147,6 +163,7 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
 
 def check_table_path(path: str | os.PathLike) -> str:
     """The table format ('.csv' or '.parquet') of ``path``; refuse others, and parquet without pyarrow."""
+    check_not_a_link(path)
     fmt = Path(path).suffix.lower()
     if fmt not in (".csv", ".parquet"):
         raise ValueError(f"output file must end in .csv or .parquet, got {str(path)!r}")

@@ -58,3 +58,19 @@ def test_one_cache_directory_rule_for_kernels_and_sweeps(tmp_path, monkeypatch):
         unset()
         assert cache_home() == Path(tmp_path / "home" / ".cache" / "gradlab")
         assert cache_root() == tmp_path / "home" / ".cache" / "gradlab" / "sweeps"
+
+
+@pytest.mark.parametrize("points_to", ["/dev/full", "elsewhere.csv"])
+def test_an_output_that_is_a_symbolic_link_is_refused_not_replaced(tmp_path, points_to):
+    # `--out` a link to /dev/full was replaced by a regular file, with exit 0.
+    from gradlab._io import save_table
+    from gradlab.cli import main
+
+    link = tmp_path / "out.csv"
+    link.symlink_to(points_to if points_to.startswith("/") else tmp_path / points_to)
+    frame = pd.DataFrame({"x": [0.0]})
+    with pytest.raises(ValueError, match="is a symbolic link .* give the path of a regular file"):
+        save_table(frame, link)
+    target = os.readlink(link)
+    assert main(["error", "relu", "--x", "0:1:3", "--out", str(link)]) == 2
+    assert link.is_symlink() and os.readlink(link) == target  # the link is left as it was

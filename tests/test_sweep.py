@@ -75,6 +75,16 @@ def test_a_toml_file_and_its_dict_are_one_spec(tmp_path, local):
     assert load_spec(reordered).hash == load_spec(SPEC).hash  # key order and 16 vs 16.0 change nothing
 
 
+def test_a_toml_file_with_a_byte_order_mark_is_the_same_spec(tmp_path):
+    # Some editors write one; it was refused as "Invalid statement".
+    path = tmp_path / "sweep.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + TOML.encode())
+    assert load_spec(path).hash == load_spec(SPEC).hash
+    path.write_bytes(b"\xff\xfe" + TOML.encode("utf-16-le"))
+    with pytest.raises(ValueError, match="is not UTF-8 text"):
+        load_spec(path)
+
+
 def test_the_readme_example_is_the_issue_spec(tmp_path):
     import re
     from pathlib import Path

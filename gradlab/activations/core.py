@@ -140,7 +140,7 @@ class Activation(ActivationBase):
 
     def latex(self) -> str:
         """LaTeX of f(x)."""
-        return sp.latex(self.expr)
+        return self._forms.latex()
 
     # --- numeric -----------------------------------------------------------------------------
     @cached_property

@@ -15,8 +15,12 @@ complex or undefined constants, no number beyond float64's range, no pole.
 """
 from __future__ import annotations
 
+import ctypes
 import functools
 import math
+import threading
+import time
+from contextlib import contextmanager
 
 import sympy as sp
 from sympy.core.relational import Relational
@@ -30,9 +34,12 @@ __all__ = [
     "MAX_MAGNITUDE",
     "MAX_NESTING",
     "MAX_PIECEWISE_DEPTH",
+    "MAX_SECONDS",
+    "MIN_MAGNITUDE",
     "MAX_TREE",
     "NUMERIC_FAILURES",
     "ExpressionError",
+    "WorkBudget",
     "check_cases",
     "check_conditions",
     "check_constants",
@@ -49,6 +56,10 @@ __all__ = [
 #: Largest magnitude of a number in an expression or its derivatives: float64 reaches 1.8e308, and
 #: the headroom lets a kernel multiply such a constant by moderate values before it overflows.
 MAX_MAGNITUDE = 1e300
+#: Smallest magnitude of a non-zero number: below it float64 loses digits (subnormals from 2.2e-308)
+#: and then rounds to 0, and sympy's exact rationals for such numbers have thousands of digits
+#: (``(1e-300)**64`` has 19,200; ``((1e-300)**64)**64`` took 30 s to build).
+MIN_MAGNITUDE = 1e-300
 #: Most cases the flat piecewise form may have (each abs, max, min, where, sign multiplies them).
 MAX_CASES = 16
 #: Most nodes in the sympy tree of f, f', f'' or of a higher derivative the analysis takes.
@@ -83,6 +94,123 @@ def _short(expr: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# --- a budget of time -------------------------------------------------------------------------
+#: Seconds of symbolic work (CPU time of the working thread) one expression may take: its parse,
+#: and (separately) its whole analysis (folding, derivatives, kinks, smoothness, GSD, LaTeX)
+#: together.  The structural bounds above keep what they let through near a second at most; this
+#: catches what they cannot foresee (sympy solving, simplifying or printing for many seconds on a
+#: short input).  The built-ins need 0.01-0.1 s.  Measured: benchmarks/README.md.
+MAX_SECONDS = 1.0
+
+_deadlines = threading.local()
+_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+_set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+#: How often the watcher reads the working thread's clock.
+_POLL = 0.02
+
+
+class _OutOfTime(BaseException):
+    """Raised inside the working thread when its time is up (a BaseException: sympy's and mpmath's
+    ``except Exception`` handlers must not swallow it)."""
+
+
+def _thread_clock(tid: int):
+    """A function reading the CPU time of thread ``tid`` (wall time where the platform has no such clock)."""
+    try:
+        clock = time.pthread_getcpuclockid(tid)
+        time.clock_gettime(clock)
+    except (AttributeError, OSError):  # not Linux
+        return time.perf_counter
+    return lambda: time.clock_gettime(clock)
+
+
+class _Deadline:
+    """Raise :class:`_OutOfTime` in this thread once it has worked ``seconds`` (CPU time), until stopped.
+
+    A watcher thread reads the working thread's CPU clock and raises the exception in it
+    asynchronously (``PyThreadState_SetAsyncExc``): the working thread gets it at its next Python
+    instruction, so pure-Python work (sympy) stops within milliseconds, at no cost while it runs (a
+    trace function doubled sympy's time).  CPU time, not wall time, so a loaded machine does not
+    refuse what a quiet one accepts; it works in any thread (marimo runs cells outside the main
+    thread, where signals cannot be used).  It is raised again a few times should a handler swallow it.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.fired = False
+        self._tid = threading.get_ident()
+        self._clock = _thread_clock(self._tid)
+        self._start = self._clock()
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        threading.Thread(target=self._watch, name="gradlab-deadline", daemon=True).start()
+
+    def _watch(self) -> None:
+        fired = 0
+        while not self._stopped.wait(_POLL):
+            if self._clock() - self._start < self.seconds:
+                continue
+            with self._lock:
+                if self._stopped.is_set():
+                    return
+                self.fired = True
+                _set_async_exc(self._tid, ctypes.py_object(_OutOfTime))
+            fired += 1
+            if fired == 5 or self._stopped.wait(0.25):
+                return
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped.set()
+        if self.fired:  # raised, and perhaps not yet delivered: withdraw it
+            _set_async_exc(self._tid, ctypes.py_object())
+
+
+class WorkBudget:
+    """Seconds of symbolic work left to one expression, spent by the steps run in :meth:`spending`."""
+
+    def __init__(self, seconds: float | None = None):
+        self.seconds = MAX_SECONDS if seconds is None else seconds
+        self.spent = 0.0
+
+    @contextmanager
+    def spending(self, what: str):
+        """Run the block within what is left of the budget; past it, an ExpressionError naming ``what``.
+
+        Nested steps (in this thread) run inside the outermost one's deadline and are charged once.
+        """
+        if getattr(_deadlines, "active", False):
+            yield
+            return
+        left = self.seconds - self.spent
+        if left <= 0:
+            raise ExpressionError(self._message(what))
+        deadline = _Deadline(left)
+        _deadlines.active = True
+        start = time.thread_time()
+        try:
+            deadline.start()
+            try:
+                yield
+            finally:
+                deadline.stop()
+        except _OutOfTime:
+            self.spent = self.seconds
+            raise ExpressionError(self._message(what)) from None
+        finally:
+            _deadlines.active = False
+            self.spent += time.thread_time() - start
+
+    def _message(self, what: str) -> str:
+        return (
+            f"{what} was stopped: it needs more than {self.seconds:g} s of symbolic work (CPU time), gradlab's bound "
+            "for one expression (gradlab.activations.guards.MAX_SECONDS); write it more simply (fewer "
+            "pieces, or conditions whose boundary is a low-degree polynomial)"
+        )
+
+
 # --- numbers ----------------------------------------------------------------------------------
 def check_number(value: sp.Expr, what: str) -> None:
     """Refuse a constant (no free symbols) that is undefined, infinite, complex or beyond MAX_MAGNITUDE.
@@ -94,6 +222,8 @@ def check_number(value: sp.Expr, what: str) -> None:
     if value.is_Rational:  # exact and the common case: compare integers, no evaluation
         if abs(value.p) > _MAX_INT * value.q:
             raise ExpressionError(_too_large(what, value))
+        if value != 0 and abs(value.p / value.q) < MIN_MAGNITUDE:
+            raise ExpressionError(_too_small(what, value))
         return
     if value is sp.nan:
         raise ExpressionError(f"{what} is undefined (0/0 or the like)")
@@ -118,6 +248,8 @@ def check_number(value: sp.Expr, what: str) -> None:
         raise ExpressionError(f"{what} is undefined or not a real number ({_short(value)})")
     if abs(approx) > MAX_MAGNITUDE:
         raise ExpressionError(_too_large(what, sp.Float(approx)))
+    if 0 < abs(approx) < MIN_MAGNITUDE or (approx == 0 and value.is_zero is False):
+        raise ExpressionError(_too_small(what, value))
     # Later steps (differentiation, simplification) evaluate it with mpmath, which can fail where
     # float64 does not (erfc(1e300) is 0.0 in math, OverflowError in mpmath).  Asked here, every
     # time: sympy caches an assumption found before such a failure, so the failure may not recur
@@ -136,6 +268,17 @@ def _too_large(what: str, value: sp.Expr) -> str:
     )
 
 
+def _too_small(what: str, value: sp.Expr) -> str:
+    try:
+        size = f"about {sp.Float(value.evalf(3), 3)!s}" if value.is_Rational else "below 1e-300"
+    except Exception:  # noqa: BLE001 - only for the message
+        size = "below 1e-300"
+    return (
+        f"{what} is {size}; a non-zero number must be at least {MIN_MAGNITUDE:g} in magnitude: below it "
+        "float64 loses its digits and then rounds to 0 (write 0 if 0 is meant)"
+    )
+
+
 def check_constants(expr: sp.Basic, what: str) -> None:
     """Refuse NaN, infinities, the imaginary unit and numbers beyond MAX_MAGNITUDE anywhere in ``expr``."""
     for atom in expr.atoms():
@@ -145,6 +288,8 @@ def check_constants(expr: sp.Basic, what: str) -> None:
             raise ExpressionError(f"{what} is infinite somewhere (it contains {atom}: a division by zero or the like)")
         if atom is sp.I:
             raise ExpressionError(f"{what} is not real (it contains the imaginary unit)")
+        if atom.is_Number and atom != 0 and abs(float(atom)) < MIN_MAGNITUDE:
+            raise ExpressionError(_too_small(what, atom))
         if atom.is_Number and abs(atom) > MAX_MAGNITUDE:
             raise ExpressionError(
                 f"{what} holds the number {sp.Float(atom, 3)!s}, beyond ±{MAX_MAGNITUDE:g}: float64 kernels "
@@ -294,9 +439,13 @@ def refusing(what: str):
         def wrapper(*args, **kwargs):
             try:
                 return func(*args, **kwargs)
-            except NUMERIC_FAILURES as exc:
-                raise ExpressionError(f"{what} failed on numbers too extreme to handle ({type(exc).__name__}: "
-                                      f"{_short(str(exc), 80)})") from None
+            except ExpressionError:
+                raise
+            # ValueError: mpmath's domain errors deep inside sympy (erfinv(2) while solving erf(x) = 2).
+            except (*NUMERIC_FAILURES, ValueError) as exc:
+                why = ("sympy met a value outside a function's domain" if type(exc) is ValueError
+                       else "on numbers too extreme to handle")
+                raise ExpressionError(f"{what} failed {why} ({type(exc).__name__}: {_short(str(exc), 80)})") from None
 
         return wrapper
 

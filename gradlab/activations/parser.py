@@ -9,10 +9,12 @@ given user text because they ``eval`` it.
 
 The work is bounded as the tree is built (:mod:`gradlab.activations.guards`): the text's length,
 node count and nesting depth are checked first; every constant sub-expression (parameters
-included: they enter as their values) must be a real number within ``MAX_MAGNITUDE``, checked
-before it is used, so that no power is computed whose exact value would be astronomically large;
+included: they enter as their values) must be a real number within ``MAX_MAGNITUDE`` and, unless
+it is 0, not below ``MIN_MAGNITUDE``, checked before it is used, so that no power is computed
+whose exact value would be astronomically large or small;
 a comparison is only allowed as the condition of ``where``.  The result must be real and finite,
 with a finite derivative, on the whole real line (no pole, no square root of a negative number).
+The whole parse runs within a :class:`~gradlab.activations.guards.WorkBudget` of ``MAX_SECONDS``.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from gradlab.activations.guards import (
     MAX_PIECEWISE_DEPTH,
     NUMERIC_FAILURES,
     ExpressionError,
+    WorkBudget,
     check_cases,
     check_constants,
     check_number,
@@ -121,6 +124,11 @@ def parse_expression(
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"expression {text!r} is not valid syntax: {exc.msg}") from None
+    except UnicodeError:  # a lone surrogate such as '\ud800' cannot be encoded for the parser
+        raise ExpressionError(
+            f"expression {text!r} holds characters that are not valid Unicode text (lone surrogates); "
+            "use plain characters"
+        ) from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"expression {text!r} is too large (more than {MAX_NODES} nodes)")
     depth, functions, pieces = _nesting(tree.body)
@@ -140,13 +148,14 @@ def parse_expression(
             f"condition of where) {pieces} deep; at most {MAX_PIECEWISE_DEPTH} allowed"
         )
     names: dict[str, sp.Basic] = {**_CONSTANTS, **(params or {}), "x": x}
-    result = _Builder(text, names).visit(tree.body)
-    if not isinstance(result, sp.Expr):
-        raise ExpressionError(f"expression {text!r} must be a number-valued formula, not a condition")
     what = f"expression {_short(text)!r}"
-    check_constants(result, what)
-    check_cases(result, what)
-    check_real_line(result, x, what)
+    with WorkBudget().spending(f"parsing {what}"):
+        result = _Builder(text, names).visit(tree.body)
+        if not isinstance(result, sp.Expr):
+            raise ExpressionError(f"expression {text!r} must be a number-valued formula, not a condition")
+        check_constants(result, what)
+        check_cases(result, what)
+        check_real_line(result, x, what)
     return result
 
 
@@ -272,12 +281,13 @@ class _Builder:
                     raise self.refuse(f"a numeric exponent above {MAX_NUMERIC_EXPONENT} in magnitude")
                 # So would (9**64)**64: refuse a power of two numbers whose magnitude is out of range
                 # before sympy computes it exactly.
+                # (1e-300)**64 likewise, from below: its exact denominator has 19,200 digits.
                 if left.is_Rational and right.is_Rational and left != 0:
                     log2 = float(right) * (abs(left.p).bit_length() - left.q.bit_length())
-                    if log2 > _MAX_LOG2:
+                    if abs(log2) > _MAX_LOG2:
                         raise ExpressionError(
                             f"in expression {_short(self.text)!r}, {self.segment(node)} is about 2**{log2:.0f}, "
-                            "beyond float64's range"
+                            f"{'beyond' if log2 > 0 else 'below'} float64's range"
                         )
                 return left**right
             if type(node.op) in _BINOPS:

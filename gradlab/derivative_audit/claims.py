@@ -81,6 +81,11 @@ def as_values(out: Any, v: np.ndarray) -> np.ndarray:
 
 def dtype_name(dtype: Any) -> str:
     """'float64', 'float32' or 'float16' for such a name or a NumPy / torch dtype; others refused by name."""
+    if isinstance(dtype, (type, np.dtype)):  # np.float16, np.dtype('float16'), float
+        try:
+            return check_choice("dtype", np.dtype(dtype).name, DTYPES)
+        except TypeError:
+            pass
     text = str(dtype).replace("torch.", "")
     try:
         name = np.dtype(text).name

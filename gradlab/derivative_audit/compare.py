@@ -19,10 +19,12 @@ from gradlab.derivative_audit.claims import resolve_claim
 from gradlab.derivative_audit.report import CONVENTIONS, AuditReport, impact, impact_inputs, intervals, judge_at_kink
 from gradlab.derivative_audit.truths import resolve_truth
 
-__all__ = ["DEFAULT_X", "audit"]
+__all__ = ["DEFAULT_X", "MAX_IMPACT_POINTS", "audit"]
 
 #: The default grid: 10,001 points on [-6, 6] (plus the dense points near 0 and the kinks).
 DEFAULT_X = np.arange(-5000, 5001) * 6.0 / 5000  # exactly -6, 0 and 6 among them
+#: Most inputs of the impact estimate (2**63 was an IndexError deep inside; 10^5 takes about a minute).
+MAX_IMPACT_POINTS = 100_000
 
 
 def audit(
@@ -66,6 +68,10 @@ def audit(
     check_choice("kink", kink, CONVENTIONS)
     ulps = check_positive("ulps", ulps)
     n_impact = check_int("impact_points", impact_points, minimum=1)
+    if n_impact > MAX_IMPACT_POINTS:
+        raise ValueError(f"impact_points must be at most {MAX_IMPACT_POINTS:,} (inputs of the impact "
+                         f"estimate on the grid's range), got {impact_points!r}")
+    seed = check_int("seed", seed, minimum=0)
     samples = check_int("samples", samples, minimum=2)
     ch = _as_chain(chain)
     truth = resolve_truth(forward, derivative, name)

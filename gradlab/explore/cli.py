@@ -1,5 +1,8 @@
 """``gradlab explore``: serve the explorer or the lesson with marimo on loopback, or write the handout.
 
+The server (:mod:`gradlab.explore.serve`) needs the token carried by the address it prints and
+opens, and refuses requests with a foreign ``Host`` or ``Origin``.
+
 Kept light: building the command line imports nothing heavy, and marimo only when a server starts.
 """
 from __future__ import annotations
@@ -15,7 +18,7 @@ __all__ = ["HELP", "MISSING_MARIMO", "add_arguments", "notebook_path", "run"]
 HELP = "the interactive smoothness explorer (or --lesson, the guided lesson) in the browser, via marimo"
 MISSING_MARIMO = "the explorer needs marimo, which is not installed: pip install -e '.[explore]'"
 #: The server listens on loopback only: the notebook runs Python on behalf of whoever connects.
-HOST = "127.0.0.1"
+HOST = "127.0.0.1"  # the same as gradlab.explore.serve.HOST (not imported: this module stays light)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,18 +38,18 @@ def notebook_path(lesson: bool = False) -> Path:
     return Path(__file__).resolve().parent / ("lesson.py" if lesson else "explorer.py")
 
 
-def _marimo_command(args: argparse.Namespace) -> list[str]:
-    cmd = [sys.executable, "-m", "marimo", "run", str(notebook_path(args.lesson)), "--host", HOST,
-           "--no-token", "--no-sandbox"]
+def _server_command(args: argparse.Namespace) -> list[str]:
+    """The server (:mod:`gradlab.explore.serve`): loopback, a token in the address, foreign Host and Origin refused."""
+    cmd = [sys.executable, "-m", "gradlab.explore.serve", str(notebook_path(args.lesson))]
     if args.port is not None:
         cmd += ["--port", str(args.port)]
     if args.no_browser:
-        cmd.append("--headless")
+        cmd.append("--no-browser")
     return cmd
 
 
 def run(args: argparse.Namespace) -> None:
-    """Serve with ``marimo run`` (this process becomes the server), or write the handout with --export."""
+    """Serve (this process becomes the server, :mod:`gradlab.explore.serve`), or write the handout with --export."""
     if args.export is None and args.out is not None:
         raise ValueError("--out is where --export writes; add --export html, or leave --out out to serve")
     if args.export is not None:
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(f"--port must be in 1..65535, got {args.port}")
     if importlib.util.find_spec("marimo") is None:
         raise ImportError(MISSING_MARIMO)
-    cmd = _marimo_command(args)
+    cmd = _server_command(args)
     sys.stdout.flush()
     sys.stderr.flush()
     # Become the server: a signal to this process (Ctrl-C, a test's kill) reaches marimo itself,

@@ -90,7 +90,7 @@ def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, mo, model,
         problem = None
     except (ValueError, TypeError) as exc:  # ExpressionError is a ValueError: the parser says what is wrong
         settings = act = chain = None
-        problem = mo.callout(mo.md(f"**{type(exc).__name__}**: {exc}"), kind="danger")
+        problem = mo.callout(mo.Html(model.problem_html(exc)), kind="danger")
     return act, chain, problem, settings
 
 
@@ -121,9 +121,10 @@ def _(act, chain, dataclasses, math, mo, model, problem, settings, window, xplot
         _style = ("<style>.gl-stats{display:flex;gap:1.2em;flex-wrap:wrap}.gl-stat{min-width:9em}"
                   ".gl-label{font-size:0.8em;color:#555}.gl-value{font-size:1.5em;font-weight:600}"
                   ".gl-note{font-size:0.75em;color:#777}</style>")
-        _note = mo.callout(mo.md(numbers["exact_note"]), kind="warn") if numbers["exact_note"] else mo.md("")
+        _note = (mo.callout(mo.Html(model.page_text(numbers["exact_note"])), kind="warn") if numbers["exact_note"]
+                 else mo.md(""))
         live = mo.vstack([
-            mo.md(f"**{act.label}** under `{chain!r}`"),
+            mo.Html(f"<b>{model.page_text(act.label)}</b> under <code>{model.page_text(repr(chain))}</code>"),
             mo.Html(f'{_style}<div class="gl-stats" id="gl-numbers">{_stats}</div>'),
             _note,
         ])
@@ -151,7 +152,7 @@ def _(dataclasses, mo, model, problem, settings, x0, xplots):
             _fig = xplots.plot_levels(_levels, x0.value, _e, settings.activation.label)
             levels_view = mo.image(xplots.figure_png(_fig), alt="distribution of x~", width="100%")
         except model.ExactUnsupported as _exc:
-            levels_view = mo.callout(mo.md(f"No exact law of x~ here: {_exc}"), kind="warn")
+            levels_view = mo.callout(mo.Html(model.page_text(f"No exact law of x~ here: {_exc}")), kind="warn")
     return (levels_view,)
 
 
@@ -183,8 +184,8 @@ def _(dataclasses, mo, model, plots, problem, run_mc, settings, window, xplots):
         _fig = plots.plot_gradient_error(_exact, _mc, _title, floor=1e-8)
         _parts = [mo.image(xplots.figure_png(_fig), alt="gradient error e(x)", width="100%"), run_mc]
         if _why:
-            _parts.insert(0, mo.callout(mo.md(f"No exact curve: {_why}. Press the button for Monte Carlo."),
-                                        kind="warn"))
+            _parts.insert(0, mo.callout(mo.Html(model.page_text(
+                f"No exact curve: {_why}. Press the button for Monte Carlo.")), kind="warn"))
         error_view = mo.vstack(_parts)
     return (error_view,)
 

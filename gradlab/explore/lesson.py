@@ -24,7 +24,8 @@ def _():
 
     def verdict(check):
         """The page's answer to the student: a green tick or an amber cross, and why."""
-        return mo.callout(mo.md(f"{check.mark} {check.message}"), kind="success" if check.ok else "warn")
+        return mo.callout(mo.Html(f"{check.mark} {model.page_text(check.message)}"),
+                          kind="success" if check.ok else "warn")
 
     def figure(fig, alt, tight=False):
         return mo.image(xplots.figure_png(fig, tight=tight), alt=alt, width="85%")
@@ -55,7 +56,7 @@ def _(S, dataclasses, figure, header, kink_expr, lessons, mo, model, plots, verd
                           or "none")),
                  verdict(lessons.check_kink(_act))]
     except (ValueError, TypeError) as _exc:  # the parser's ExpressionError says what is not allowed
-        _body = [mo.callout(mo.md(f"**{type(_exc).__name__}**: {_exc}"), kind="danger")]
+        _body = [mo.callout(mo.Html(model.problem_html(_exc)), kind="danger")]
     mo.vstack([header(S["kink"]), kink_expr, *_body])
     return
 

@@ -13,6 +13,7 @@ experiment, which run on a button, use the compiled kernels as usual.
 """
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ __all__ = [
     "live_numbers",
     "make_chain",
     "mc_points",
+    "page_text",
+    "problem_html",
 ]
 
 #: Activation families offered by the explorer, with the parameters each takes from the controls.
@@ -64,6 +67,21 @@ PRECISIONS = (2, 4, 6, 8, 16, 32, 64, 128, 256, 512, 1024)
 WINDOWS = tuple(2.0**-k for k in range(10, -1, -1))
 #: The smooth activation every error is compared with (the paper's).
 REFERENCE = "gelu"
+
+
+def page_text(value: object) -> str:
+    """``value`` as HTML that shows it literally: user text (a typed expression, a label, a message
+    quoting either) is escaped, never read as HTML or Markdown (``<img onerror=...>`` stays text,
+    ``__import__`` is not made bold)."""
+    text = html.escape(str(value), quote=True)
+    # Markdown is not applied to mo.Html, but marimo's front end may still format a few characters
+    # when the HTML is re-rendered; numeric references keep them literal.
+    return text.replace("*", "&#42;").replace("_", "&#95;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+def problem_html(exc: BaseException) -> str:
+    """The refusal of the controls' values, as the page shows it: its kind in bold, its message as text."""
+    return f"<b>{page_text(type(exc).__name__)}</b>: {page_text(exc)}"
 
 
 @dataclass(frozen=True)

@@ -245,10 +245,14 @@ def _read(spec) -> dict:
             raise ImportError("reading a TOML spec on Python 3.10 needs tomli (pip install tomli)") from None
     path = Path(spec)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        # utf-8-sig: a byte-order mark (as some Windows editors write) is not part of the TOML text.
+        with path.open("r", encoding="utf-8-sig") as fh:
+            return tomllib.loads(fh.read())
     except FileNotFoundError:
         raise ValueError(f"sweep spec {str(spec)!r} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"sweep spec {str(spec)!r} is not UTF-8 text (TOML must be): {exc.reason} at byte "
+                         f"{exc.start}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"sweep spec {str(spec)!r} is not valid TOML: {exc}") from None
 

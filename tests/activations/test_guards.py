@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gradlab as gl
-from gradlab.activations import FUNCTIONS, ExpressionError, parse_expression, x
+from gradlab.activations import FUNCTIONS, ExpressionError, guards, parse_expression, x
 from gradlab.cli import main
 from gradlab.kernels.codegen import kernel_source
 
@@ -283,3 +283,114 @@ def test_fuzz_parser_refuses_cleanly_in_bounded_time_and_runs_nothing(text, a):
         except ValueError:  # ExpressionError, or an unknown name / bad parameter: a one-line refusal
             pass
     assert not SENTINEL.exists(), f"{text!r} ran code"
+
+
+# --- round two: tiny numbers, short inputs that took seconds, a budget of time -------------------
+@pytest.mark.parametrize(
+    "text",
+    ["x*(1e-300)**64", "x*((1e-300)**32)**64", "x*((1e-300)**64)**64", "x*(1e-300)**15"],
+)
+def test_tiny_powers_are_refused_before_they_are_computed(text):
+    # Exact rationals with 4,500 to 1.2 million digits: an integer-string ValueError, or 30 s and more.
+    with within(), pytest.raises(ExpressionError, match="below float64's range"):
+        parse_expression(text, x)
+
+
+@pytest.mark.parametrize("text", ["x*1e-300*1e-300", "x*1e-301", "exp(-1000)*x", "x/1e300/1e300"])
+def test_numbers_below_the_smallest_magnitude_are_refused(text):
+    with within(), pytest.raises(ExpressionError, match="at least 1e-300 in magnitude"):
+        gl.activation(text)
+
+
+def test_the_smallest_magnitude_itself_is_kept_exactly():
+    act = gl.activation("1e-300*x + where(x > 1e-300, x, 0)")
+    assert act.source.coeff(x) == sp.Rational(1, 10**300)
+    np.testing.assert_array_equal(act.df(np.array([-1.0, 1.0])), [1e-300, 1 + 1e-300])
+
+
+SLOW = [  # each took 4-18 s in a fresh process (accepted or refused) before the budget of time
+    "max(max(1.5*x+1, x), min(3*x-1+e, (10*x-e)*x))",
+    "min(max(min(x, sigmoid(x)), min(3*x+0.5, x-0.25)), 3*x)",
+    "where(erfc(sigmoid(atan(x))) < -1, x, 0)",
+    "where((x-1e9)*(x+3)*(x-0.5)*(x-1e9)*(x-7/11)*(x-1)*(x+1) > 1e-300, x/3+1, 1/3)",
+    "heaviside(min(sin(x), max(sinh(x), 1.5)))",
+    "abs(max((min(1/3*x-e, x))-((e)*(x)), relu((x)*(sinh(x)))))",
+    "phi(phi(2*sigmoid(cosh(10*x+pi))))",  # sympy's LaTeX printer: 7-8.5 s
+    "max(2, erf(x))",  # mpmath's erfinv domain error
+    "where(exp(Phi(x)) < 100, x, 0)",
+]
+
+
+def _fresh_source(text):
+    """The activation of ``text``, its symbolic caches cleared: each test measures the whole work."""
+    from gradlab.activations import analysis, guards, symbolic
+
+    for cached in (analysis.piecewise_form, analysis.find_kinks, guards.derivative, symbolic.symbolic_forms):
+        cached.cache_clear()
+    sp.core.cache.clear_cache()
+    return text
+
+
+@pytest.mark.parametrize("text", SLOW, ids=lambda t: t[:40])
+def test_short_inputs_that_took_seconds_are_answered_or_refused_within_the_budget(text):
+    start = time.thread_time()
+    with within():
+        try:
+            act = gl.activation(_fresh_source(text))
+            analyse(act)
+            act.latex()
+        except ExpressionError as exc:
+            assert "Traceback" not in str(exc) and len(str(exc).splitlines()) == 1
+    # One budget for the parse and one for the analysis: at most 2 * MAX_SECONDS of CPU time, plus overheads.
+    assert time.thread_time() - start < 2 * guards.MAX_SECONDS + 1.0
+
+
+def test_a_refusal_for_time_names_the_step_the_expression_and_the_bound(monkeypatch):
+    monkeypatch.setattr(guards, "MAX_SECONDS", 0.2)
+    act = gl.activation(_fresh_source("phi(phi(2*sigmoid(cosh(10*x+pi))))"))
+    with within(), pytest.raises(ExpressionError) as info:
+        act.latex()
+    message = str(info.value)
+    assert "writing LaTeX of 'phi(phi(2*sigmoid(cosh(10*x+pi))))' was stopped" in message
+    assert "more than 0.2 s of symbolic work" in message and "MAX_SECONDS" in message
+    # The budget stays spent: asked again, it is refused at once, the same way.
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError, match="was stopped"):
+        act.latex()
+    assert time.perf_counter() - start < 0.1
+
+
+def test_the_budget_stops_work_in_a_thread_other_than_the_main_one(monkeypatch):
+    # marimo runs a page's cells outside the main thread, where signals cannot interrupt anything.
+    import threading
+
+    monkeypatch.setattr(guards, "MAX_SECONDS", 0.2)
+    outcome = {}
+
+    def work():
+        try:
+            gl.activation(_fresh_source("max(max(1.5*x+1, x), min(3*x-1+e, (10*x-e)*x))")).kinks()
+            outcome["result"] = "accepted"
+        except ExpressionError as exc:
+            outcome["result"] = str(exc)
+
+    start = time.perf_counter()
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(LIMIT)
+    assert not worker.is_alive() and time.perf_counter() - start < LIMIT
+    assert "was stopped" in outcome["result"]
+
+
+def test_work_within_the_budget_is_not_disturbed_after_it_ends():
+    budget = guards.WorkBudget(0.05)
+    with budget.spending("a quick step"):
+        pass
+    time.sleep(0.2)  # the watcher had its chance to fire: nothing arrives after the step ended
+    assert 0 <= budget.spent < 0.05
+    sum(range(10**6))
+
+
+def test_a_lone_surrogate_is_refused_as_text_not_a_unicode_error():
+    with pytest.raises(ExpressionError, match="not valid Unicode"):
+        gl.activation("x\ud800")

@@ -90,10 +90,22 @@ def test_a_wrong_branch_point_is_a_bug_not_a_convention():
     ({"x": [0.0, np.nan]}, "x must hold finite numbers"),
     ({"ulps": -1}, "ulps must be > 0"),
     ({"chain": "digital"}, "chain must be 'analog'"),
+    ({"seed": -1}, "seed must be an integer >= 0, got -1"),  # these four were accepted
+    ({"seed": "a"}, "seed must be an integer, got 'a'"),
+    ({"seed": 1.5}, "seed must be an integer, got 1.5"),
+    ({"seed": True}, "seed must be an integer, got True"),
+    ({"impact_points": 2**63}, "impact_points must be at most 100,000"),  # an IndexError deep inside
+    ({"dtype": np.int32}, "dtype must be one of .* got 'int32'"),
 ])
 def test_bad_arguments_are_refused_by_name(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         gl.audit("gelu", gelu_grad, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.dtype("float16"), "float16"])
+def test_a_numpy_dtype_is_taken_like_its_name(dtype):
+    # np.float16 (the type) was refused while np.dtype("float16") worked.
+    assert gl.audit("relu", lambda v: (v > 0).astype(float), dtype=dtype, chain=None).dtype == "float16"
 
 
 @pytest.mark.parametrize("forward, claim", [("gelu", gelu_grad_missing_factor), ("gelu", gelu_grad_sign_slip),

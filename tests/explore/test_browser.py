@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -31,11 +32,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _printed_address(proc: subprocess.Popen) -> str:
+    """The address (with its token) the server prints first; read on a thread so a silent server cannot hang us."""
+    found: list[str] = []
+
+    def read():
+        for line in proc.stdout:
+            if "serving on " in line:
+                found.append(line.split("serving on ", 1)[1].strip())
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(START_TIMEOUT)
+    if not found:
+        raise AssertionError(f"gradlab explore printed no address within {START_TIMEOUT} s (exit {proc.poll()})")
+    return found[0]
+
+
 def _wait_for_server(url: str, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"gradlab explore exited with {proc.returncode}: {proc.stdout.read()}")
+            raise AssertionError(f"gradlab explore exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -57,14 +76,15 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def _serve(*options: str):
-    """``gradlab explore --port P --no-browser *options`` on a free loopback port; yields its address."""
+    """``gradlab explore --port P --no-browser *options`` on a free loopback port; yields its address and token."""
     pytest.importorskip("marimo", reason="marimo (the 'explore' extra) is not installed")
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gradlab.cli", "explore", "--port", str(port), "--no-browser", *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        url = f"http://127.0.0.1:{port}/"
+        url = _printed_address(proc)
+        assert url.startswith(f"http://127.0.0.1:{port}/?access_token="), url
         _wait_for_server(url, proc)
         yield url
     finally:
@@ -202,6 +222,55 @@ def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
     field.send_keys("max(x, 0)", Keys.ENTER)
     _wait(browser, lambda d: _text(d, "#gl-gsd") == "1", "GSD = 1 for max(x, 0)")
     browser.save_screenshot(str(tmp_path / "explorer_expression.png"))
+
+
+def _expression_field(driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    family = next(e for e in driver.find_elements(By.CSS_SELECTOR, "marimo-dropdown")
+                  if "activation" in (e.get_attribute("data-label") or ""))
+    Select(family.shadow_root.find_element(By.CSS_SELECTOR, "select")).select_by_visible_text("expression")
+    text = _wait(driver, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "marimo-text")
+                                         if "f(x) =" in (e.get_attribute("data-label") or "")), None),
+                 "the expression field")
+    return text.shadow_root.find_element(By.CSS_SELECTOR, "input")
+
+
+def test_a_script_typed_as_an_expression_shows_as_text_and_runs_nothing(server, browser):
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(server)
+    _wait(browser, lambda d: _text(d, "#gl-gsd") == "1", "the explorer to start", START_TIMEOUT)
+    title = browser.title
+    field = _expression_field(browser)
+    for typed in ("x+<img src=x onerror=alert(1)>", "x+<img src=y onerror=\"document.title='ran'\">",
+                  "__import__ + <script>document.title='ran'</script>"):
+        field.clear()
+        field.send_keys(typed, Keys.ENTER)
+        tail = typed.split("+")[-1].strip()[:12]
+        _wait(browser, lambda d, tail=tail: "ExpressionError" in d.find_element(By.TAG_NAME, "body").text
+              and tail in d.find_element(By.TAG_NAME, "body").text,
+              f"the refusal of {typed!r}, with the typed text shown as text")
+        time.sleep(1.0)  # an image error handler would have run by now
+        with pytest.raises(NoAlertPresentException):
+            browser.switch_to.alert.text  # noqa: B018 - raises when no alert is open
+        assert browser.title == title, f"{typed!r} ran: the title became {browser.title!r}"
+        # No element was made from the typed text, anywhere in the page (shadow roots included).
+        made = browser.execute_script("""
+            const found = [];
+            const walk = (root) => root.querySelectorAll('*').forEach((e) => {
+                if ((e.tagName === 'IMG' && /^(x|y)$/.test(e.getAttribute('src') || '')) || e.tagName === 'SCRIPT'
+                    && (e.textContent || '').includes("'ran'")) found.push(e.outerHTML);
+                if (e.shadowRoot) walk(e.shadowRoot);
+            });
+            walk(document);
+            return found;""")
+        assert made == [], f"{typed!r} became page elements: {made}"
+        # Markdown is not applied either: __import__ is not made bold (which would drop its underscores).
+        assert "__import__" in browser.find_element(By.TAG_NAME, "body").text or "__import__" not in typed
 
 
 def test_the_lesson_checks_the_answer_as_the_control_moves(lesson_server, browser, tmp_path):

@@ -198,3 +198,27 @@ def test_the_text_field_takes_the_one_spelling_and_evaluates_without_compiling()
     # f'(0) of relu_gelu(i) is i/2 (GELU'(0) = 1/2, ReLU'(0) = 0 under autograd).
     assert float(act.df(0.0)) == 0.125
     assert explorer_activation("a*x; a=3").f(np.array([2.0])).tolist() == [6.0]
+
+
+# --- what the page shows of user text, and how long it may work on it ----------------------------
+@pytest.mark.parametrize("typed", ["x+<img src=x onerror=alert(1)>", "__import__('os')", "x*<script>1</script>"])
+def test_a_refused_expression_is_shown_as_text_not_html_or_markdown(typed):
+    with pytest.raises(ValueError) as info:
+        _ = Settings(family="expression", expression=typed).activation
+    shown = model.problem_html(info.value)
+    assert shown.startswith("<b>ExpressionError</b>: ")
+    body = shown.removeprefix("<b>ExpressionError</b>: ")
+    assert "<" not in body and ">" not in body and "*" not in body and "_" not in body
+    import html
+
+    assert html.unescape(body) == str(info.value)  # the same text, only escaped
+
+
+def test_the_pages_parse_is_bounded_like_the_apis():
+    # Typing x*((1e-300)**64)**64 stalled the explorer's session for more than 50 s.
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="below float64's range"):
+        _ = Settings(family="expression", expression="x*((1e-300)**64)**64").activation
+    assert time.perf_counter() - start < 5.0
