@@ -12,6 +12,7 @@ from gradlab._interrupt import raise_if_interrupted
 __all__ = [
     "CACHE_HOME",
     "cache_home",
+    "check_file_parent",
     "check_not_a_link",
     "check_output_dir",
     "check_table_path",
@@ -118,23 +119,43 @@ def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> P
 
 
 def check_output_dir(path: str | os.PathLike) -> Path:
-    """``path`` as a directory that exists and can be written to (created if missing), before any work.
+    """``path`` as a directory that exists and can be written to, before any work.
 
-    Errors name the user's path and say what is wrong in words.
+    A missing directory is created, but only that one folder: its parent must exist, so that a
+    typo in a path never makes directories elsewhere on the disk.  Errors name the user's path and
+    say what is wrong in words.
     """
     target = Path(path)
     if target.exists() and not target.is_dir():
         raise ValueError(f"output directory {str(path)!r} is an existing file; give a directory")
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create output directory {str(path)!r}: {exc.strerror}") from None
+    if not target.exists():
+        parent = target.absolute().parent
+        if not parent.exists():
+            raise ValueError(f"cannot create output directory {str(path)!r}: its parent {str(parent)!r} does not "
+                             "exist (gradlab creates only the last folder of an output directory)")
+        try:
+            target.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"cannot create output directory {str(path)!r}: {exc.strerror}") from None
     try:
         with tempfile.TemporaryFile(dir=target):
             pass
     except OSError as exc:
         raise ValueError(f"cannot write into output directory {str(path)!r}: {exc.strerror}") from None
     return target
+
+
+def check_file_parent(path: str | os.PathLike) -> Path:
+    """The directory an output file ``path`` goes into; it must exist and be writable (none is created)."""
+    parent = Path(path).absolute().parent
+    if not parent.exists():
+        raise ValueError(f"output file {str(path)!r}: its directory {str(parent)!r} does not exist; create it first "
+                         "(gradlab makes no directories for a file)")
+    if not parent.is_dir():
+        raise ValueError(f"output file {str(path)!r}: {str(parent)!r} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"output file {str(path)!r}: cannot write into its directory {str(parent)!r}")
+    return parent
 
 
 def figure_writer(fig, path: str | os.PathLike) -> Callable[[str], None]:
@@ -157,24 +178,32 @@ def table_writer(frame, path: str | os.PathLike) -> Callable[[str], None]:
 
 
 def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Save a matplotlib Figure atomically; the format follows the suffix (png, pdf, svg)."""
-    return write_atomically(path, figure_writer(fig, path))
+    """Save a matplotlib Figure atomically; the format follows the suffix (png, pdf, svg).
+
+    The directory must exist (:func:`check_file_parent`)."""
+    writer = figure_writer(fig, path)
+    check_file_parent(path)
+    return write_atomically(path, writer)
 
 
 def check_table_path(path: str | os.PathLike) -> str:
-    """The table format ('.csv' or '.parquet') of ``path``; refuse others, and parquet without pyarrow."""
+    """The table format ('.csv' or '.parquet') of ``path``; refuse others, parquet without pyarrow, a link,
+    and a directory that does not exist (:func:`check_file_parent`)."""
     check_not_a_link(path)
     fmt = Path(path).suffix.lower()
     if fmt not in (".csv", ".parquet"):
         raise ValueError(f"output file must end in .csv or .parquet, got {str(path)!r}")
+    check_file_parent(path)
     if fmt == ".parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise ValueError("writing .parquet needs pyarrow (pip install pyarrow); or write .csv") from None
+            from gradlab._extras import missing_extra
+
+            raise ValueError(missing_extra(f"writing {str(path)!r}", "parquet") + "; or write .csv") from None
     return fmt
 
 
 def save_table(frame, path: str | os.PathLike) -> Path:
-    """Save a DataFrame atomically as .csv or .parquet (parquet needs pyarrow)."""
+    """Save a DataFrame atomically as .csv or .parquet (parquet needs pyarrow); the directory must exist."""
     return write_atomically(path, table_writer(frame, path))

@@ -77,7 +77,7 @@ def _cmd_show(args: argparse.Namespace) -> None:
         f"  f(x)   = {act.expr}",
         f"  f'(x)  = {act.dexpr}",
         f"  smoothness: {act.smoothness}",
-        f"  gradient step discontinuity |f'(0+) - f'(0-)| = {act.gsd_exact} = {act.gsd:.6g}",
+        f"  gradient step discontinuity |f'(0+) - f'(0-)| = {_exact_and_value(act.gsd_exact, act.gsd)}",
         f"  f' at a kink: {act.kink} ({gl.KINK_CONVENTIONS[act.kink]})",
     ]
     if act.paper_note:
@@ -94,6 +94,12 @@ def _cmd_show(args: argparse.Namespace) -> None:
         lines.append("  kinks: none (f and f' are continuous)")
     lines.append(f"  LaTeX: {act.latex()}")
     print("\n".join(lines))
+
+
+def _exact_and_value(exact, value: float) -> str:
+    """'1/2 = 0.5' for an exact form that is not already its decimal value, else the value once ('0')."""
+    decimal = f"{value:.6g}"
+    return decimal if str(exact) == decimal else f"{exact} = {decimal}"
 
 
 def _parse_range(text: str):
@@ -157,24 +163,38 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
     from gradlab._io import check_table_path, save_table
+    from gradlab.sweeps.runner import check_client
 
     check_table_path(args.out)  # before the sweep, not after
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    # Before any work (no progress bar, no cluster): the sweep extra, and a scheduler that answers.
+    check_client(args.workers, "--workers")
+    check_client(args.scheduler, "--scheduler")
     df = gl.sweep(args.spec, client=args.scheduler or args.workers, cache=not args.no_cache)
     path = save_table(df, args.out)
     print(f"wrote {len(df)} rows to {path}")
 
 
 def _figure_names(args: argparse.Namespace) -> list[str]:
+    """The figures asked for: --only's (each with its paper rendering under --paper), else the set."""
     from gradlab._validate import suggest
-    from gradlab.figures import ALL_FIGURES, FIGURES, PAPER_FIGURES
+    from gradlab.figures import ALL_FIGURES, FIGURES, PAPER_FIGURES, PAPER_RENDERING_OF
 
     known = ALL_FIGURES
-    names = args.only or [*FIGURES, *(PAPER_FIGURES if args.paper else ())]
-    for name in names:
+    if not args.only:
+        return [*FIGURES, *(PAPER_FIGURES if args.paper else ())]
+    for name in args.only:
         if name not in known:
             raise ValueError(f"--only: unknown figure {name!r}{suggest(name, known)}; figures: {', '.join(known)}")
+    names = list(dict.fromkeys(args.only))
+    if args.paper:
+        renderings = [paper for paper, base in PAPER_RENDERING_OF.items() if base in names and paper not in names]
+        if not renderings and not any(name in PAPER_FIGURES for name in names):
+            which = ", ".join(f"{base} (its paper rendering: {paper})" for paper, base in PAPER_RENDERING_OF.items())
+            raise ValueError(f"--paper: none of the figures of --only has a paper rendering; those that do: {which}")
+        for paper in renderings:  # each right after its figure
+            names.insert(names.index(PAPER_RENDERING_OF[paper]) + 1, paper)
     return names
 
 
@@ -345,7 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=DTYPES,
                    help="float type the claim computes in (default float64, or what a NumPy claim returns)")
     p.add_argument("--kink", default="autograd", choices=list(KINK_CONVENTIONS),
-                   help="the convention at a kink that counts as ok (another makes the verdict 'convention')")
+                   help="the convention at a kink that counts as ok (another makes the verdict 'convention'); "
+                   "autograd: autograd's own value, or for a NumPy FORWARD PyTorch's rule for a non-differentiable "
+                   "point, the value between the one-sided limits nearest 0 (ReLU'(0) = 0)")
     p.add_argument("--leakage", type=float, default=0.5, help="the analog chain's leakage, for a bug's gradient error")
     p.add_argument("--precision", type=float, default=256, help="the analog chain's quantization steps per unit")
     p.add_argument("--no-impact", action="store_true", help="skip the gradient error under the chain")

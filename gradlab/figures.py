@@ -30,7 +30,7 @@ class _OnFirstUse:
 pd = _OnFirstUse("pandas")
 plots = _OnFirstUse("gradlab.plots")
 
-__all__ = ["ALL_FIGURES", "FIGURES", "PAPER_FIGURES", "make_figure"]
+__all__ = ["ALL_FIGURES", "FIGURES", "PAPER_FIGURES", "PAPER_RENDERING_OF", "make_figure"]
 
 PAPER_LEAKAGE, PAPER_PRECISION = 0.5, 256
 FAMILY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -184,12 +184,21 @@ def depth_figure(fast: bool = False):
 TRAINING_LEAKAGE, TRAINING_PRECISIONS = 0.5, (16, 4)
 
 
+def _needs_digits(figure: str, experiment: str) -> None:
+    """Refuse a digits figure up front, naming it and its experiment, when the lab extra is missing."""
+    from gradlab._extras import require
+
+    require("lab", f"the {figure} figure ({experiment} on scikit-learn's bundled digits)")
+
+
 def training_figure(fast: bool = False):
     """Network-level counterpart: digits test accuracy against i, trained and tested under noise.
 
     Runs through the sweep runner (gl.sweep): precision x depth x replicate, every interpolant at
-    each point with the point's seed, so the runs resume and scale out like any sweep.
+    each point with the point's seed, so the runs resume (each finished point is kept in the sweep
+    cache), show their progress and scale out like any sweep.
     """
+    _needs_digits("training", "gl.train_noisy")
     weights = (0.0, 0.5, 1.0) if fast else FAMILY_WEIGHTS
     families = ("relu_gelu", "relu_silu")
     spec = {
@@ -203,8 +212,7 @@ def training_figure(fast: bool = False):
         "chain": {"kind": "analog", "leakage": TRAINING_LEAKAGE, "precision": list(TRAINING_PRECISIONS),
                   "clamp": False},
     }
-    # Not cached: a figure is redrawn from the code as it is (the cache keys on the spec, not the code).
-    history = gl.sweep(spec, cache=False, progress=False)
+    history = gl.sweep(spec)
     last = history[history["epoch"] == history["epoch"].max()]
     which = {gl.activation(family, i=i).label: (family, i) for family in families for i in weights}
     runs = pd.DataFrame({
@@ -218,10 +226,9 @@ def training_figure(fast: bool = False):
         "accuracy": last["test_accuracy"].to_numpy(),
         "loss": last["test_loss"].to_numpy(),
     })
-    summary = (runs.groupby(["noise", "depth", "family", "i"], sort=False)["accuracy"]
-               .agg(accuracy="mean", stderr=lambda a: a.std(ddof=1) / np.sqrt(a.size), seeds="size").reset_index())
-    # Few seeds: the 95% interval uses Student's t with seeds - 1 degrees of freedom (4.30 for 3).
-    summary["ci95"] = gl.t_halfwidth(summary["stderr"], summary["seeds"])
+    # Few seeds: Student's t with seeds - 1 degrees of freedom (4.30 for 3), on the logit of the
+    # accuracy so that the interval stays inside [0, 1].
+    summary = gl.t_summary(runs, ["noise", "depth", "family", "i"], value="accuracy", bounds=(0, 1))
     fig = plots.plot_training(summary, "Digits MLP trained and tested under Gaussian noise -> Quantize")
     return fig, runs
 
@@ -230,9 +237,10 @@ def noise_tolerance_figure(fast: bool = False):
     """Digits accuracy against inference noise per training mode: clean, QAT, noisy (arXiv 2501.14531)."""
     from gradlab.experiments.runs import noise_tolerance
 
+    _needs_digits("noise_tolerance", "gl.noise_tolerance")
     runs = noise_tolerance(["relu", "gelu", "relu_gelu(i=0.5)"], depth=[2] if fast else [2, 4],
-                           seeds=2 if fast else 5, epochs=3 if fast else 10, cache=False)
-    summary = gl.t_summary(runs, ["activation", "train", "depth", "eval_noise"])
+                           seeds=2 if fast else 5, epochs=3 if fast else 10, progress=True)
+    summary = gl.t_summary(runs, ["activation", "train", "depth", "eval_noise"], bounds=(0, 1))
     title = "Digits MLP: accuracy under layer-output noise (eta x the layer's range), by training mode"
     return plots.plot_noise_tolerance(summary, title), runs
 
@@ -241,9 +249,10 @@ def bitflip_figure(fast: bool = False):
     """Digits accuracy against float32 bit error rate per activation restriction (ProAct, arXiv 2406.06313)."""
     from gradlab.experiments.runs import bitflip_resilience
 
+    _needs_digits("bitflip", "gl.bitflip_resilience")
     runs = bitflip_resilience("relu", depth=[2] if fast else [2, 4], seeds=2 if fast else 5,
-                              epochs=3 if fast else 10, cache=False)
-    summary = gl.t_summary(runs, ["clipping", "where", "ber", "depth"])
+                              epochs=3 if fast else 10, progress=True)
+    summary = gl.t_summary(runs, ["clipping", "where", "ber", "depth"], bounds=(0, 1))
     title = "Digits ReLU MLP under bit flips: unbounded, ReLU6 and ProAct's clipping thresholds"
     return plots.plot_bitflip(summary, title), runs
 
@@ -358,6 +367,11 @@ def rerun_analog_full(client=2):
 #: The paper's own renderings, drawn beside gradlab's by ``gradlab figures --paper``.
 PAPER_FIGURES: dict[str, Callable] = {
     "product_maps_paper": product_maps_paper_figure,
+}
+
+#: Each paper rendering -> the gradlab figure it redraws (``gradlab figures --only product_maps --paper``).
+PAPER_RENDERING_OF: dict[str, str] = {
+    "product_maps_paper": "product_maps",
 }
 
 #: Figure name -> recipe, in the order of SPEC section 4.

@@ -5,6 +5,7 @@ Okabe-Ito colour-blind-safe palette, labelled axes with units, sizes readable at
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from contextlib import contextmanager
 
@@ -17,10 +18,15 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = [
+    "ACTIVATION_STYLES",
+    "INTERPOLANTS",
     "LINESTYLES",
     "MARKERS",
     "PALETTE",
+    "SERIES_STYLES",
+    "UNKNOWN_STYLES",
     "ZERO_COLOR",
+    "activation_style",
     "plot_activations",
     "plot_analog_training",
     "plot_analog_training_full",
@@ -40,13 +46,65 @@ __all__ = [
 
 #: Okabe & Ito (2008) colour-blind-safe palette, ordered so that the first five are far apart
 #: (blue, vermillion, bluish green, reddish purple, black); orange and sky blue, near vermillion
-#: and blue, come only after them, and yellow, faint on white, last.
+#: and blue, come only after them, and yellow, faint on white, last.  Series that are not
+#: activations use it in this order; activations have their own keyed styles (:func:`activation_style`).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#E69F00", "#56B4E9", "#F0E442"]
 #: Line styles and markers that go with the colours, so that series stay apart in grey print too.
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1.5, 1, 1.5, 1, 1.5))]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 #: Colour of cells whose error is exactly 0 on logarithmic maps (below the colour bar's end).
 ZERO_COLOR = "#d4d4d4"
+
+_DASHDOTDOT = (0, (5, 1.5, 1, 1.5, 1, 1.5))
+
+#: One colour, line style and marker per activation, the same in every figure.  The figure set's
+#: five (relu, gelu, silu and the two interpolation families) take Okabe & Ito's five most distinct
+#: colours; the other built-ins Okabe & Ito's remaining ones, then Tol's "muted" set (colour-blind safe).
+ACTIVATION_STYLES: dict[str, dict] = {
+    "relu": {"color": "#0072B2", "ls": "-", "marker": "o"},
+    "gelu": {"color": "#D55E00", "ls": "--", "marker": "s"},
+    "silu": {"color": "#009E73", "ls": "-.", "marker": "^"},
+    "relu_gelu": {"color": "#CC79A7", "ls": ":", "marker": "D"},
+    "relu_silu": {"color": "#000000", "ls": _DASHDOTDOT, "marker": "v"},
+    "gelu_tanh": {"color": "#E69F00", "ls": (0, (3, 1)), "marker": "P"},
+    "leaky_relu": {"color": "#56B4E9", "ls": "-", "marker": "X"},
+    "relu6": {"color": "#882255", "ls": "-", "marker": "h"},
+    "clipped_relu": {"color": "#AA4499", "ls": "--", "marker": "p"},
+    "bounded_relu": {"color": "#332288", "ls": "-.", "marker": "<"},
+    "smooth_bounded_relu": {"color": "#44AA99", "ls": ":", "marker": ">"},
+    "elu": {"color": "#999933", "ls": "--", "marker": "d"},
+    "softplus": {"color": "#117733", "ls": "-", "marker": "8"},
+    "mish": {"color": "#CC6677", "ls": "-.", "marker": "H"},
+    "tanh": {"color": "#88CCEE", "ls": "--", "marker": "*"},
+    "sigmoid": {"color": "#DDCC77", "ls": "-", "marker": "x"},
+    "hardswish": {"color": "#777777", "ls": ":", "marker": "+"},
+}
+#: The smooth end of each interpolation family: relu_gelu(i) runs from relu's colour (i = 0)
+#: through the family's own (i = 0.5) to gelu's (i = 1).
+INTERPOLANTS = {"relu_gelu": "gelu", "relu_silu": "silu"}
+#: Colours for activations the table does not know (expressions, callables), chosen by their
+#: label's checksum so that one of them keeps its colour from figure to figure.
+UNKNOWN_STYLES = [
+    {"color": "#8C510A", "ls": "-", "marker": "o"},
+    {"color": "#01665E", "ls": "--", "marker": "s"},
+    {"color": "#762A83", "ls": "-.", "marker": "^"},
+    {"color": "#B35806", "ls": ":", "marker": "D"},
+    {"color": "#555555", "ls": _DASHDOTDOT, "marker": "v"},
+    {"color": "#1B7837", "ls": (0, (3, 1)), "marker": "P"},
+]
+#: Series that are not activations, keyed too: training modes and ProAct's clipping rules
+#: (clipping "none" is the plain ReLU network, "relu6" ReLU6: they take those activations' styles).
+SERIES_STYLES: dict[str, dict] = {
+    "clean": {"color": "#332288", "ls": "-", "marker": "o"},
+    "qat": {"color": "#999933", "ls": "--", "marker": "s"},
+    "noisy": {"color": "#CC6677", "ls": "-.", "marker": "^"},
+    "none": ACTIVATION_STYLES["relu"],
+    "relu6": ACTIVATION_STYLES["relu6"],
+    "layer": {"color": "#44AA99", "ls": "--", "marker": "s"},
+    "neuron": {"color": "#AA4499", "ls": "-.", "marker": "^"},
+    "hybrid": {"color": "#E69F00", "ls": ":", "marker": "D"},
+}
+
 
 _RC = {
     "figure.dpi": 110,
@@ -73,15 +131,106 @@ def style():
         yield
 
 
-def _colors(labels: Sequence[str]) -> dict[str, str]:
-    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(dict.fromkeys(labels))}
+def _mix(a: str, b: str, t: float) -> str:
+    """The colour a fraction t of the way from a to b (linear in sRGB components)."""
+    ca, cb = np.array(matplotlib.colors.to_rgb(a)), np.array(matplotlib.colors.to_rgb(b))
+    return matplotlib.colors.to_hex(np.clip((1 - t) * ca + t * cb, 0, 1))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(label: str):
+    from gradlab.activations import activation
+
+    try:
+        return activation(label)
+    except (ValueError, TypeError):  # a callable's label (torch 'mish'), not a spelling
+        return None
+
+
+def activation_style(label: str) -> dict:
+    """Colour, line style and marker of the activation spelled ``label``, the same in every figure.
+
+    Rules, in order:
+
+    - a built-in at its defaults: its entry of :data:`ACTIVATION_STYLES` (relu blue, gelu vermillion, ...);
+    - an interpolant ``relu_gelu(i=...)`` / ``relu_silu(i=...)`` (other parameters at their defaults):
+      the family's line style and marker, and a colour on the path from relu's (i = 0) through the
+      family's own (i = 0.5) to gelu's or silu's (i = 1); the bare family name is i = 0.5;
+    - a built-in with other parameters (``gelu(s=2)``): its colour's hue, lighter the larger a
+      parameter is than its default and darker the smaller, by d = |v - v0| / (|v| + |v0|) summed
+      over the parameters (d = 0.5, s = 3 against s = 1, goes to lightness 0.85; see :func:`_shade`);
+    - another kink convention (``relu(kink=midpoint)``): the base style, dotted;
+    - anything else (an expression, a callable): one of :data:`UNKNOWN_STYLES`, by the label's CRC-32.
+    """
+    act = _parsed(label)
+    family = getattr(act, "family", None) if act is not None else None
+    if family not in ACTIVATION_STYLES:
+        import zlib
+
+        return dict(UNKNOWN_STYLES[zlib.crc32(label.encode()) % len(UNKNOWN_STYLES)])
+    style_ = dict(ACTIVATION_STYLES[family])
+    params = dict(act.params)
+    defaults = {p.name: p.default for p in _builtin(family).params}
+    if family in INTERPOLANTS:
+        i = float(params.pop("i", 0.5))
+        defaults.pop("i", None)
+        own, start, end = style_["color"], ACTIVATION_STYLES["relu"]["color"], ACTIVATION_STYLES[INTERPOLANTS[family]]
+        style_["color"] = _mix(start, own, 2 * i) if i <= 0.5 else _mix(own, end["color"], 2 * i - 1)
+    shift = 0.0
+    for name, value in params.items():
+        v0 = defaults.get(name, value)
+        if value != v0:
+            d = abs(value - v0) / (abs(value) + abs(v0))
+            shift += d if value > v0 else -d
+    if shift:
+        style_["color"] = _shade(style_["color"], shift)
+    if act.kink != "autograd":
+        style_["ls"] = ":" if style_["ls"] != ":" else "-"
+    return style_
+
+
+def _shade(color: str, shift: float) -> str:
+    """``color`` lighter (shift > 0) or darker (shift < 0), hue and saturation kept: |shift| = 0.5 goes
+    the whole way to lightness 0.85 or 0.15."""
+    import colorsys
+
+    h, light, sat = colorsys.rgb_to_hls(*matplotlib.colors.to_rgb(color))
+    t = min(1.0, 2 * abs(shift))
+    light = light + (0.85 - light) * t if shift > 0 else light - (light - 0.15) * t
+    return matplotlib.colors.to_hex(colorsys.hls_to_rgb(h, light, sat))
+
+
+def _builtin(name: str):
+    from gradlab.activations.builtins import BUILTINS
+
+    return BUILTINS[name]
+
+
+def _apart(styles: dict[str, dict]) -> dict[str, dict]:
+    """Give a label whose style repeats an earlier one's in the same figure the next unused style."""
+    seen: set = set()
+    spare = iter(UNKNOWN_STYLES + [{"color": c, "ls": "-", "marker": m} for c, m in zip(PALETTE, MARKERS)])
+    for label, st in styles.items():
+        while (st["color"], str(st["ls"])) in seen:
+            st = dict(next(spare))
+        styles[label] = st
+        seen.add((st["color"], str(st["ls"])))
+    return styles
 
 
 def _styles(labels: Sequence[str]) -> dict[str, dict]:
-    """Colour, line style and marker per label, each cycling on its own list."""
-    return {label: {"color": PALETTE[i % len(PALETTE)], "ls": LINESTYLES[i % len(LINESTYLES)],
-                    "marker": MARKERS[i % len(MARKERS)]}
-            for i, label in enumerate(dict.fromkeys(labels))}
+    """Colour, line style and marker per activation label (:func:`activation_style`), apart within a figure."""
+    return _apart({label: activation_style(label) for label in dict.fromkeys(labels)})
+
+
+def _colors(labels: Sequence[str]) -> dict[str, str]:
+    return {label: st["color"] for label, st in _styles(labels).items()}
+
+
+def _series_styles(names: Sequence[str]) -> dict[str, dict]:
+    """Styles of series that are not activations (training modes, clipping rules): :data:`SERIES_STYLES`."""
+    fallback = iter([{"color": c, "ls": ls, "marker": m} for c, ls, m in zip(PALETTE, LINESTYLES * 2, MARKERS)])
+    return _apart({name: dict(SERIES_STYLES.get(name) or next(fallback)) for name in dict.fromkeys(names)})
 
 
 def _fraction(value: float) -> str:
@@ -147,7 +296,7 @@ def plot_effective_precision(ep: pd.DataFrame) -> Figure:
     """EP(s) in bits against the GELU scale s (from :func:`gradlab.effective_precision`)."""
     with style():
         fig, ax = plt.subplots(figsize=(3.4, 2.6), constrained_layout=True)
-        ax.plot(ep["s"], ep["bits"], color=PALETTE[0])
+        ax.plot(ep["s"], ep["bits"], color=ACTIVATION_STYLES["gelu"]["color"])
         P = ep["precision"].iloc[0]
         ax.set(xlabel="GELU scale s", ylabel="effective precision near 0 (bits)",
                title=f"log2(1 / (f'(1/P) - f'(0))), P = {P:g}")
@@ -267,47 +416,48 @@ def plot_product_maps_paper(maps: pd.DataFrame, title: str, limits: dict[str, fl
 
 
 def plot_gradient_error(exact: pd.DataFrame, mc: pd.DataFrame, title: str, floor: float = 1e-6) -> Figure:
-    """Exact e(x) curves, Monte Carlo points with 95% confidence bands, log scale from ``floor``.
+    """Exact e(x) curves (lines, no markers), Monte Carlo points (markers, 95% bars), log scale from ``floor``.
 
-    Each activation has its own colour, dash and marker; later activations are drawn on top (an
-    interpolant's curve can lie on a base activation's).  Two legends beside the axes: one for the
-    activations, one for what lines, points and bands are.  Bands are clipped to ``floor`` and
-    drawn only where their upper end is above it.
+    Each activation has its keyed colour, dash and marker (:func:`activation_style`); markers mark
+    Monte Carlo estimates only, drawn filled over the lines with their 95% bars (±1.96 standard
+    errors), and later activations are drawn on top (an interpolant's curve can lie on a base
+    activation's).  Two legends beside the axes: the activations (line and marker), and the engines
+    (exact: a line; Monte Carlo: a marker with its bar).  Bars are clipped to ``floor``; a Monte
+    Carlo mean of exactly 0 (no sample moved f') has no point on the log axis and is not drawn.
     """
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     styles = _styles(list(exact["activation"]) + list(mc["activation"]))
     with style():
         fig, ax = plt.subplots(figsize=(7.0, 3.4), constrained_layout=True)
         for k, (label, part) in enumerate(exact.groupby("activation", sort=False)):
             st = styles[label]
-            ax.plot(part["x"], part["mean_abs_error"], color=st["color"], ls=st["ls"], lw=1.3, zorder=2 + k,
-                    label=f"{label} (exact)")
+            ax.plot(part["x"], part["mean_abs_error"], color=st["color"], ls=st["ls"], lw=1.1, marker="None",
+                    zorder=2 + k, label=f"{label} (exact)")
         samples = None
         for k, (label, part) in enumerate(mc.groupby("activation", sort=False)):
             st = styles[label]
             mean = part["mean_abs_error"].to_numpy()
             half = 1.96 * part["stderr"].to_numpy()
+            shown = mean > 0
             lo = np.maximum(mean - half, floor)
             hi = np.maximum(mean + half, floor)
-            ax.fill_between(part["x"], lo, hi, where=hi > floor, color=st["color"], alpha=0.2, lw=0, zorder=1)
-            ax.plot(part["x"], mean, ls="none", marker=st["marker"], ms=3, mew=0.8, mfc="white",
-                    color=st["color"], zorder=10 + k, label=f"{label} (Monte Carlo)")
+            ax.errorbar(part["x"].to_numpy()[shown], mean[shown], yerr=[(mean - lo)[shown], (hi - mean)[shown]],
+                        ls="none", marker=st["marker"], ms=4, mew=0.6, mec="white", mfc=st["color"],
+                        ecolor=st["color"], elinewidth=0.8, capsize=0, zorder=20 + k, label=f"{label} (Monte Carlo)")
             samples = int(part["samples"].iloc[0])
         ax.set_yscale("log")
         # Far from 0 the exact error underflows towards 1e-300; the interesting range is above.
         ax.set_ylim(floor, 2.0)
         ax.set(xlabel="clean input x", ylabel="gradient error E|f'(x~) - f'(x)|", title=title)
-        handles = [Line2D([], [], color=st["color"], ls=st["ls"], marker=st["marker"], ms=3.5, mfc="white",
-                          label=label) for label, st in styles.items()]
+        handles = [Line2D([], [], color=st["color"], ls=st["ls"], marker=st["marker"], ms=4, mec="white",
+                          mfc=st["color"], label=label) for label, st in styles.items()]
         fig.legend(handles=handles, loc="outside right upper", frameon=False, title="activation",
-                           title_fontsize=7.5)
-        engines = [Line2D([], [], color="0.3", label="exact (line)")]
+                   title_fontsize=7.5)
+        engines = [Line2D([], [], color="0.3", label="exact: lines,\nno markers")]
         if samples is not None:
-            engines += [Line2D([], [], color="0.3", ls="none", marker="o", ms=3.5, mfc="white",
-                               label=f"Monte Carlo\n({samples:,} samples)"),
-                        Patch(color="0.3", alpha=0.2, lw=0, label="its 95% band")]
+            engines.append(Line2D([], [], color="0.3", ls="none", marker="o", ms=5, mec="white", mfc="0.3",
+                                  label=f"Monte Carlo: markers\nand 95% bars\n({samples:,} samples)"))
         fig.legend(handles=engines, loc="outside right lower", frameon=False, title="engine", title_fontsize=7.5)
         return fig
 
@@ -385,12 +535,33 @@ def plot_depth_error(depth: pd.DataFrame, title: str) -> Figure:
         return fig
 
 
+def _interval_note(summary: pd.DataFrame) -> str:
+    seeds = int(summary["seeds"].min())
+    dof = f"{seeds - 1} degree{'s' if seeds != 2 else ''} of freedom"
+    return (f"mean over {seeds} seeds; bars: 95% interval, Student's t with {dof} on the logit of the accuracy, "
+            "so within [0, 1]")
+
+
+def _accuracy_limits(axes, summary: pd.DataFrame) -> None:
+    """One y range for every panel, inside [0, 1]: accuracies are proportions."""
+    lo = float(np.nanmin(np.r_[summary["ci_low"], summary["mean"]]))
+    hi = float(np.nanmax(np.r_[summary["ci_high"], summary["mean"]]))
+    pad = 0.04 * max(hi - lo, 0.05)
+    for ax in axes.flat:
+        ax.set_ylim(max(0.0, lo - pad), min(1.0, hi + pad))
+
+
+def _bars(summary: pd.DataFrame) -> list:
+    return [summary["mean"] - summary["ci_low"], summary["ci_high"] - summary["mean"]]
+
+
 def plot_training(summary: pd.DataFrame, title: str) -> Figure:
     """Final test accuracy against interpolation weight i, one panel per (noise, depth).
 
-    ``summary`` has columns family, i, noise, depth, accuracy, ci95 (half-width of the 95%
-    interval over seeds, computed by the caller) and seeds, one row per point.  All panels share
-    their y-axis, so that noise levels and depths compare at a glance.
+    ``summary`` is :func:`gradlab.t_summary` (with ``bounds=(0, 1)``) by noise, depth, family and
+    i: columns mean, ci_low, ci_high and seeds, one row per point.  Each family has its keyed
+    style (:func:`activation_style`).  All panels share their y-axis, inside [0, 1], so that noise
+    levels and depths compare at a glance.
     """
     noises = list(dict.fromkeys(summary["noise"]))
     depths = sorted(summary["depth"].unique())
@@ -406,7 +577,7 @@ def plot_training(summary: pd.DataFrame, title: str) -> Figure:
                     st = styles[fam]
                     # Side by side: the two families' bars would otherwise hide each other.
                     offset = (k - 0.5) * 0.012
-                    ax.errorbar(part["i"] + offset, part["accuracy"], yerr=part["ci95"], color=st["color"],
+                    ax.errorbar(part["i"] + offset, part["mean"], yerr=_bars(part), color=st["color"],
                                 ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8, capsize=1.5,
                                 label=fam)
                 ax.set_title(f"{noise}, depth {d}")
@@ -414,51 +585,77 @@ def plot_training(summary: pd.DataFrame, title: str) -> Figure:
                     ax.set_ylabel("test accuracy")
                 if r == len(noises) - 1:
                     ax.set_xlabel("interpolation weight i (0: ReLU)")
+        _accuracy_limits(axes, summary)
         axes[0, 0].legend(frameon=False)
-        seeds = int(summary["seeds"].iloc[0])
-        dof = f"{seeds - 1} degree{'s' if seeds != 2 else ''} of freedom"
-        fig.suptitle(f"{title}\n(mean over {seeds} seeds; bars: 95% confidence, Student's t with {dof})")
+        fig.suptitle(f"{title}\n({_interval_note(summary)})")
         return fig
 
 
+def _zero_position(levels: Sequence[float]) -> float:
+    """Where a level 0 sits on a log axis of the positive ``levels``: set apart, 1.5 of their mean steps below."""
+    positive = np.sort(np.asarray([v for v in levels if v > 0], dtype=float))
+    step = np.exp(np.mean(np.diff(np.log(positive)))) if positive.size > 1 else 10.0
+    return float(positive[0] / max(step, np.sqrt(10.0)) ** 1.5)
+
+
 def _level_axis(ax, levels: Sequence[float], name: str) -> None:
-    """Levels (0 first, then powers of ten) at equal spacing: a log axis cannot show 0."""
-    ax.set_xticks(range(len(levels)), [f"{v:g}" for v in levels])
+    """A log axis of the positive levels with 0 set apart on its left, beyond a break mark."""
+    positive = [v for v in levels if v > 0]
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ticks, texts = list(positive), [f"{v:g}" for v in positive]
+    if len(positive) < len(levels):
+        zero = _zero_position(levels)
+        ticks, texts = [zero, *ticks], ["0", *texts]
+        gap = float(np.sqrt(zero * positive[0]))
+        ax.axvline(gap, color="0.75", lw=0.8, zorder=0)
+        ax.annotate("//", (gap, 0), xycoords=("data", "axes fraction"), ha="center", va="center",
+                    fontsize=8, color="0.35", annotation_clip=False,
+                    bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none"))
+    ax.set_xticks(ticks, texts)
     ax.set_xlabel(name)
 
 
-def _interval_note(summary: pd.DataFrame) -> str:
-    seeds = int(summary["seeds"].min())
-    return f"mean over {seeds} seeds; bars: 95% confidence, Student's t with {seeds - 1} degrees of freedom"
-
-
 def _accuracy_grid(summary: pd.DataFrame, *, panel: str, line: str, level: str, level_name: str,
-                   panel_title, legend: str, title: str, size: tuple[float, float], spread: float) -> Figure:
-    """Test accuracy (mean and t interval) against ``level``, a line per ``line``, a panel per (depth, ``panel``)."""
+                   panel_title, legend: str, title: str, size: tuple[float, float]) -> Figure:
+    """Test accuracy (mean and interval) against ``level``, a line per ``line``, a panel per (depth, ``panel``).
+
+    ``level`` is drawn on a log axis with its 0 set apart on the left (:func:`_level_axis`); the
+    lines join the positive levels only, the point at 0 stands alone.
+    """
     panels = list(dict.fromkeys(summary[panel]))
     depths = sorted(summary["depth"].unique())
     levels = sorted(summary[level].unique())
     lines = list(dict.fromkeys(summary[line]))
+    zero = _zero_position(levels) if 0 in levels and len(levels) > 1 else None
     with style():
         fig, axes = plt.subplots(len(depths), len(panels),
                                  figsize=(size[0] * len(panels) + 0.5, size[1] * len(depths) + 0.7),
                                  constrained_layout=True, sharex=True, sharey=True, squeeze=False)
-        styles = _styles(lines)
+        styles = _series_styles(lines)
         for r, d in enumerate(depths):
             for c, key in enumerate(panels):
                 ax = axes[r, c]
                 sub = summary[(summary["depth"] == d) & (summary[panel] == key)]
                 for k, (name, part) in enumerate(sub.groupby(line, sort=False)):
                     st = styles[name]
-                    pos = np.searchsorted(levels, part[level]) + (k - (len(lines) - 1) / 2) * spread  # side by side
-                    ax.errorbar(pos, part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
-                                color=st["color"], ls=st["ls"], marker=st["marker"], ms=3, mfc="white", mew=0.8,
-                                capsize=1.5, label=name)
+                    # Side by side (a factor on the log axis), so that the bars do not hide each other.
+                    nudge = 10 ** ((k - (len(lines) - 1) / 2) * 0.035)
+                    part = part.sort_values(level)
+                    x = np.where(part[level] > 0, part[level], zero if zero is not None else 1.0) * nudge
+                    kw = dict(color=st["color"], marker=st["marker"], ms=3, mfc="white", mew=0.8, capsize=1.5)
+                    pos = (part[level] > 0).to_numpy()
+                    ax.errorbar(x[pos], part["mean"][pos], yerr=[b[pos] for b in _bars(part)], ls=st["ls"],
+                                label=name, **kw)
+                    if (~pos).any():
+                        ax.errorbar(x[~pos], part["mean"][~pos], yerr=[b[~pos] for b in _bars(part)], ls="none",
+                                    label=f"_{name} at 0", **kw)
                 ax.set_title(panel_title(key, d))
                 if c == 0:
                     ax.set_ylabel("test accuracy")
                 if r == len(depths) - 1:
                     _level_axis(ax, levels, level_name)
+        _accuracy_limits(axes, summary)
         axes[0, 0].legend(frameon=False, title=legend)
         fig.suptitle(f"{title}\n({_interval_note(summary)})")
         return fig
@@ -472,7 +669,7 @@ def plot_noise_tolerance(summary: pd.DataFrame, title: str) -> Figure:
     """
     return _accuracy_grid(summary, panel="activation", line="train", level="eval_noise",
                           level_name="inference noise eta (x layer range)", panel_title=lambda a, d: f"{a}, depth {d}",
-                          legend="training", title=title, size=(3.0, 2.5), spread=0.06)
+                          legend="training", title=title, size=(3.0, 2.5))
 
 
 def plot_bitflip(summary: pd.DataFrame, title: str) -> Figure:
@@ -484,7 +681,7 @@ def plot_bitflip(summary: pd.DataFrame, title: str) -> Figure:
     return _accuracy_grid(summary, panel="where", line="clipping", level="ber",
                           level_name="bit error rate (float32 words)",
                           panel_title=lambda w, d: f"bit flips in the {w}, depth {d}",
-                          legend="clipping", title=title, size=(3.6, 2.6), spread=0.05)
+                          legend="clipping", title=title, size=(3.6, 2.6))
 
 
 def plot_analog_training(summary: pd.DataFrame, title: str, reference: str = "relu") -> Figure:

@@ -40,9 +40,9 @@ def import_torch() -> ModuleType:
     try:
         import torch
     except ImportError:
-        raise ImportError(
-            "PyTorch callables need the torch extra: pip install -e '.[torch]' (torch is not installed)"
-        ) from None
+        from gradlab._extras import missing_extra
+
+        raise ImportError(missing_extra("PyTorch callables", "torch")) from None
     return torch
 
 

@@ -206,3 +206,78 @@ def test_one_spelling_of_a_builtin_with_parameters_everywhere():
     assert out.returncode == 2 and "kink is given both" in out.stderr
     out = run("error", "i=0.5", "relu")
     assert out.returncode == 2 and "comes before any activation" in out.stderr
+
+
+def test_show_writes_the_step_discontinuity_once_when_exact_and_decimal_agree():
+    out = run("show", "gelu")
+    assert out.returncode == 0, out.stderr
+    assert "|f'(0+) - f'(0-)| = 0\n" in out.stdout and "= 0 = 0" not in out.stdout
+    out = run("show", "relu_gelu(i=0.5)")
+    assert "|f'(0+) - f'(0-)| = 1/2 = 0.5\n" in out.stdout  # 1 - i, exact and as a decimal
+
+
+def test_figures_paper_with_only_adds_that_figures_paper_rendering():
+    import argparse
+
+    from gradlab.cli import _figure_names
+
+    def names(only, paper):
+        return _figure_names(argparse.Namespace(only=only, paper=paper))
+
+    assert names(["product_maps"], True) == ["product_maps", "product_maps_paper"]
+    assert names(["depth", "product_maps"], True) == ["depth", "product_maps", "product_maps_paper"]
+    assert names(["product_maps"], False) == ["product_maps"]
+    assert names(["product_maps_paper"], True) == ["product_maps_paper"]
+    assert names(None, True)[-1] == "product_maps_paper"
+    out = run("figures", "--only", "depth", "--paper")
+    assert out.returncode == 2 and "--paper: none of the figures of --only has a paper rendering" in out.stderr
+    assert "product_maps (its paper rendering: product_maps_paper)" in out.stderr
+
+
+def test_a_file_output_needs_its_directory_and_no_directory_is_made(tmp_path):
+    missing = tmp_path / "nonexistent" / "dir"
+    for args in (("error", "relu", "--x=0:0:1", "--method", "exact"), ("audit", "relu", "--no-impact")):
+        out = run(*args, "--out", str(missing / "res.csv"))
+        assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert f"its directory {str(missing)!r} does not exist" in out.stderr
+        assert not (tmp_path / "nonexistent").exists()
+    spec = tmp_path / "s.toml"
+    spec.write_text('query = "gradient_error"\nactivations = ["relu"]\nmethod = "exact"\nx = [0.0]\n'
+                    '[chain]\nkind = "analog"\nleakage = 0.5\nprecision = 16\n')
+    out = run("sweep", str(spec), "--out", str(missing / "res.csv"))
+    assert out.returncode == 2 and "does not exist" in out.stderr and not (tmp_path / "nonexistent").exists()
+    # A figure set may make the one folder --out names, not its parents.
+    out = run("figures", "--only", "effective_precision", "--out", str(missing))
+    assert out.returncode == 2 and "parent" in out.stderr and not (tmp_path / "nonexistent").exists()
+    out = run("figures", "--only", "effective_precision", "--out", str(tmp_path / "new"))
+    assert out.returncode == 0 and (tmp_path / "new" / "effective_precision.png").exists()
+
+
+def test_sweeps_on_dask_are_checked_before_any_work(tmp_path, monkeypatch, capsys):
+    import socket
+    import time
+
+    import gradlab.cli
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('query = "gradient_error"\nactivations = ["relu"]\nmethod = "exact"\nx = [0.0]\n'
+                    '[chain]\nkind = "analog"\nleakage = 0.5\nprecision = [16, 32]\n')
+    out = str(tmp_path / "r.csv")
+    # Nothing listens on a port just freed.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    assert gradlab.cli.main(["sweep", str(spec), "--scheduler", f"tcp://127.0.0.1:{port}", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert time.perf_counter() - start < 10  # not distributed's 30 s connect timeout
+    assert err.startswith(f"gradlab sweep: --scheduler: no Dask scheduler answers at 'tcp://127.0.0.1:{port}'")
+    assert len(err.strip().splitlines()) == 1 and "points" not in err  # no progress bar: no work began
+    # Without the sweep extra, --workers is refused the same way, naming the option and the extra.
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert gradlab.cli.main(["sweep", str(spec), "--workers", "2", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gradlab sweep: --workers 2 (a sweep on Dask) needs dask[distributed] "
+                          "(gradlab's sweep extra), which is not installed: pip install")
+    assert len(err.strip().splitlines()) == 1 and "points" not in err
+    assert not (tmp_path / "r.csv").exists()

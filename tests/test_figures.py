@@ -5,7 +5,7 @@ import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.collections import PolyCollection, QuadMesh
+from matplotlib.collections import QuadMesh
 from matplotlib.container import ErrorbarContainer
 from scipy.stats import t as student_t
 
@@ -80,7 +80,8 @@ def test_gradient_error_styles_every_activation_apart():
     exact = [lines[f"{label} (exact)"] for label in labels]
     colors = [mcolors.to_hex(line.get_color()) for line in exact]
     styles = [str(line.get_linestyle()) for line in exact]
-    markers = [lines[f"{label} (Monte Carlo)"].get_marker() for label in labels]
+    mc = {c.get_label(): c for c in ax.containers}
+    markers = [mc[f"{label} (Monte Carlo)"].lines[0].get_marker() for label in labels]
     assert len(set(colors)) == len(set(markers)) == len(labels)
     # The Okabe-Ito pairs that read as one colour are never used together.
     for near in ({"#d55e00", "#e69f00"}, {"#0072b2", "#56b4e9"}):
@@ -95,19 +96,21 @@ def test_gradient_error_styles_every_activation_apart():
     assert legend_colors == dict(zip(labels, colors))
 
 
-def test_gradient_error_bands_stay_on_the_log_axis():
+def test_gradient_error_bars_stay_on_the_log_axis():
     fig, data = fast_figure("gradient_error")
     (ax,) = panels(fig)
     floor = ax.get_ylim()[0]
-    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
-    assert bands
-    for band in bands:
-        for path in band.get_paths():
-            y = path.vertices[:, 1]
-            assert np.isfinite(y).all() and (y >= floor * (1 - 1e-12)).all()
-    # ReLU's Monte Carlo mean is 0 far from the kink: no band is drawn there.
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert bars
+    for c in bars:
+        low, high = bar_ends(c)
+        assert np.isfinite(low).all() and (low >= floor * (1 - 1e-12)).all() and (high >= low).all()
+        assert (np.asarray(c.lines[0].get_ydata()) > 0).all()
+    # ReLU's Monte Carlo mean is 0 far from the kink: no point (a log axis has no 0) is drawn there.
     mc = data[(data["engine"] == "mc") & (data["activation"] == "relu")]
     assert (mc["mean_abs_error"] == 0).any()
+    relu = next(c for c in bars if c.get_label() == "relu (Monte Carlo)")
+    assert len(relu.lines[0].get_xdata()) == (mc["mean_abs_error"] > 0).sum()
 
 
 @pytest.mark.parametrize("name", ["product_maps", "relu_gelu_maps", "relu_silu_maps"])
@@ -197,25 +200,173 @@ def test_error_ratio_writes_fractions_and_promises_no_empty_bars():
     assert "exact" in left.get_legend().get_title().get_text()
 
 
-def test_training_intervals_use_student_t_with_n_minus_1_df():
-    assert student_t.ppf(0.975, 2) == pytest.approx(4.303, abs=5e-4)  # three seeds, as the issue says
+def bar_ends(container):
+    """(low, high) of each error bar of an errorbar container, in data units."""
+    segments = container.lines[2][0].get_segments()
+    return np.array([s[0][1] for s in segments]), np.array([s[1][1] for s in segments])
+
+
+def logit_t(values):
+    """The 95% Student-t interval of the logits of ``values``, mapped back (independent of t_summary)."""
+    z = np.log(values / (1 - values))
+    half = student_t.ppf(0.975, values.size - 1) * z.std(ddof=1) / np.sqrt(values.size)
+    return 1 / (1 + np.exp(-(z.mean() - half))), 1 / (1 + np.exp(-(z.mean() + half)))
+
+
+def test_training_intervals_are_logit_t_intervals_inside_0_1():
     fig, runs = fast_figure("training")
     axes = panels(fig)
     checked = 0
     for (noise, depth, family), group in runs.groupby(["noise", "depth", "family"], sort=False):
         by_i = group.groupby("i", sort=False)["accuracy"]
-        n = by_i.size().to_numpy()
-        expected = student_t.ppf(0.975, n - 1) * by_i.std(ddof=1).to_numpy() / np.sqrt(n)
-        assert (n == 2).all()  # the fast figure: two seeds, t = 12.706 with 1 degree of freedom
-        assert student_t.ppf(0.975, n - 1) == pytest.approx(np.full(n.size, 12.706), abs=1e-3)
+        assert (by_i.size() == 2).all()  # the fast figure: two seeds, t = 12.706 with 1 degree of freedom
+        expected = np.array([logit_t(a.to_numpy()) for _, a in by_i])
         ax = next(ax for ax in axes if ax.get_title() == f"{noise}, depth {depth}")
         container = next(c for c in ax.containers if c.get_label() == family)
-        np.testing.assert_allclose(half_lengths(container), expected, rtol=1e-9, atol=1e-12)
+        low, high = bar_ends(container)
+        np.testing.assert_allclose(low, expected[:, 0], rtol=1e-9)
+        np.testing.assert_allclose(high, expected[:, 1], rtol=1e-9)
+        assert (low >= 0).all() and (high <= 1).all()
+        means = np.asarray(container.lines[0].get_ydata(), float)
+        np.testing.assert_allclose(means, by_i.mean().to_numpy(), rtol=1e-12)
         checked += 1
     assert checked == 8
-    # Compared panels share one y-axis.
+    # Compared panels share one y-axis, which stops at 1.
     assert len({ax.get_ylim() for ax in axes}) == 1
-    assert "Student's t" in fig.get_suptitle() and "1.96" not in fig.get_suptitle()
+    assert 0 <= axes[0].get_ylim()[0] and axes[0].get_ylim()[1] <= 1
+    assert "Student's t" in fig.get_suptitle() and "logit" in fig.get_suptitle() and "[0, 1]" in fig.get_suptitle()
+
+
+@pytest.mark.parametrize("name, level", [("noise_tolerance", "eval_noise"), ("bitflip", "ber")])
+def test_accuracy_figures_keep_intervals_inside_0_1_on_a_log_axis_with_zero_apart(name, level):
+    fig, runs = fast_figure(name)
+    levels = sorted(runs[level].unique())
+    assert levels[0] == 0 and len(levels) > 2
+    for ax in panels(fig):
+        assert ax.get_xscale() == "log"
+        lo, hi = ax.get_ylim()
+        assert 0 <= lo < hi <= 1
+        for c in ax.containers:
+            low, high = bar_ends(c)
+            assert (low >= 0).all() and (high <= 1).all()
+            x = c.lines[0].get_xdata()
+            if c.get_label().startswith("_"):  # the point at 0, alone: no line joins it to the rest
+                assert c.lines[0].get_linestyle() == "None" and len(x) == 1 and x[0] < min(levels[1:]) / 3
+            else:  # the positive levels, joined, each where its value is on the log axis
+                assert c.lines[0].get_linestyle() != "None"
+                np.testing.assert_allclose(sorted(x), levels[1:], rtol=0.2)  # side by side: within 20%
+    ax = panels(fig)[-1]
+    texts = [t.get_text() for t in ax.get_xticklabels()]
+    ticks = list(ax.get_xticks())
+    assert texts[0] == "0" and texts[1:] == [f"{v:g}" for v in levels[1:]]
+    assert 0 < ticks[0] < levels[1] / 10 ** 0.5  # set apart from the first positive level
+    assert any(t.get_text() == "//" for t in ax.texts)  # the break mark between them
+
+
+def test_gradient_error_puts_markers_on_monte_carlo_only():
+    fig, data = fast_figure("gradient_error")
+    (ax,) = panels(fig)
+    exact = [line for line in ax.lines if line.get_label().endswith("(exact)")]
+    assert len(exact) == data["activation"].nunique()
+    assert all(line.get_marker() in ("None", None, "") for line in exact)
+    mc = [c for c in ax.containers if c.get_label().endswith("(Monte Carlo)")]
+    assert len(mc) == len(exact)
+    for c in mc:
+        assert c.lines[0].get_linestyle() == "None" and c.lines[0].get_marker() not in ("None", None, "")
+    engine_texts = " ".join(t.get_text() for t in fig.legends[1].get_texts())
+    assert "no markers" in engine_texts and "Monte Carlo: markers" in engine_texts
+
+
+def line_colors(fig):
+    """activation label -> the colours its lines (or error bars) are drawn in, over every panel of fig."""
+    found = {}
+    for ax in panels(fig):
+        for line in ax.lines:
+            label = line.get_label().split(" (")[0]
+            if not label.startswith("_"):
+                found.setdefault(label, set()).add(mcolors.to_hex(line.get_color()))
+        for c in ax.containers:
+            found.setdefault(c.get_label().split(" (")[0], set()).add(mcolors.to_hex(c.lines[0].get_color()))
+    return found
+
+
+def test_one_activation_has_one_colour_in_every_figure():
+    from gradlab.plots import ACTIVATION_STYLES
+
+    seen = {}
+    for name in ("activations", "gradient_error", "error_ratio", "depth"):
+        for label, colors in line_colors(fast_figure(name)[0]).items():
+            seen.setdefault(label, set()).update(colors)
+    assert {"relu", "gelu", "silu", "relu_gelu(i=0.5)", "relu_silu(i=0.5)"} <= set(seen)
+    assert all(len(colors) == 1 for colors in seen.values()), seen
+    colour = {label: next(iter(c)) for label, c in seen.items()}
+    for base in ("relu", "gelu", "silu"):
+        assert colour[base] == ACTIVATION_STYLES[base]["color"].lower()
+    # The interpolants at i = 0.5 take their family's colour; the families' curves in figure 5 too.
+    assert colour["relu_gelu(i=0.5)"] == ACTIVATION_STYLES["relu_gelu"]["color"].lower()
+    assert colour["relu_silu(i=0.5)"] == ACTIVATION_STYLES["relu_silu"]["color"].lower()
+    fam = line_colors(fast_figure("step_discontinuity")[0])
+    assert set().union(*(c for k, c in fam.items() if k.startswith("relu_gelu"))) == {colour["relu_gelu(i=0.5)"]}
+    # In the family figure the ends of the path are ReLU's and GELU's own colours.
+    ends = line_colors(fast_figure("relu_gelu_family")[0])
+    assert ends["relu_gelu(i=0)"] == {colour["relu"]} and ends["relu_gelu(i=1)"] == {colour["gelu"]}
+    assert len({next(iter(c)) for c in ends.values()}) == 5
+
+
+def test_the_style_rules_for_interpolants_variants_and_unknowns():
+    from gradlab.plots import ACTIVATION_STYLES, UNKNOWN_STYLES, _styles, activation_style
+
+    relu, gelu, mix = (ACTIVATION_STYLES[k]["color"] for k in ("relu", "gelu", "relu_gelu"))
+    quarter = activation_style("relu_gelu(i=0.25)")
+    # Halfway along the sRGB line from relu's colour to the family's.
+    expected = (np.array(mcolors.to_rgb(relu)) + np.array(mcolors.to_rgb(mix))) / 2
+    np.testing.assert_allclose(mcolors.to_rgb(quarter["color"]), expected, atol=1 / 255)
+    assert quarter["marker"] == ACTIVATION_STYLES["relu_gelu"]["marker"]
+    assert activation_style("relu_gelu")["color"].lower() == mix.lower()  # the bare family name is i = 0.5
+    # A parameter variant keeps its built-in's hue, lighter for a larger parameter.
+    import colorsys
+
+    h0, l0, _ = colorsys.rgb_to_hls(*mcolors.to_rgb(gelu))
+    h2, l2, _ = colorsys.rgb_to_hls(*mcolors.to_rgb(activation_style("gelu(s=2)")["color"]))
+    _, l_half, _ = colorsys.rgb_to_hls(*mcolors.to_rgb(activation_style("gelu(s=0.5)")["color"]))
+    assert h2 == pytest.approx(h0, abs=0.01) and l_half < l0 < l2
+    # Another kink convention: the same colour, another dash.
+    mid = activation_style("relu(kink=midpoint)")
+    assert mid["color"].lower() == relu.lower() and mid["ls"] != ACTIVATION_STYLES["relu"]["ls"]
+    # An expression: a reserve style fixed by its label, the same call after call.
+    unknown = activation_style("x*tanh(x)")
+    assert unknown in UNKNOWN_STYLES and activation_style("x*tanh(x)") == unknown
+    # Within one figure no two labels share colour and dash.
+    many = _styles(["relu", "x*tanh(x)", "x*sigmoid(2*x)", "x*tanh(x) + 1", "0.5*x", "abs(x)", "x**2", "relu"])
+    assert len({(st["color"], str(st["ls"])) for st in many.values()}) == len(many) == 7
+
+
+def test_training_figure_resumes_and_reports_progress(capsys):
+    from gradlab.figures import training_figure
+    from gradlab.sweeps.runner import cache_root
+
+    before = set(cache_root().rglob("*.pkl")) if cache_root().exists() else set()
+    training_figure(fast=True)
+    first = capsys.readouterr().err
+    kept = set(cache_root().rglob("*.pkl")) - before
+    assert "points" in first and len(kept) in (0, 8)  # 2 precisions x 2 depths x 2 replicates, unless kept already
+    training_figure(fast=True)  # every point now loads from the sweep cache
+    second = capsys.readouterr().err
+    assert "8/8 points" in second and "about" not in second.splitlines()[0]
+
+
+def test_digits_figures_without_the_lab_extra_name_their_own_experiment(monkeypatch, tmp_path, capsys):
+    import sys
+
+    from gradlab.cli import write_figures
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    write_figures(["noise_tolerance", "bitflip", "effective_precision"], tmp_path)
+    err = capsys.readouterr().err
+    assert "skipped noise_tolerance: the noise_tolerance figure (gl.noise_tolerance" in err
+    assert "skipped bitflip: the bitflip figure (gl.bitflip_resilience" in err
+    assert "train_noisy" not in err and "lab extra" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["effective_precision.png"]
 
 
 def test_depth_title_names_width_and_samples_and_bars_use_t():

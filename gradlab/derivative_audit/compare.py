@@ -57,7 +57,12 @@ def audit(
         torch dtypes).  Inputs are rounded to it and the claim judged against its rounding.  Left
         out: float64, or what a NumPy claim returns.
     kink : the convention that counts as 'ok' at a kink (:data:`CONVENTIONS`); another one there
-        makes the verdict 'convention'.
+        makes the verdict 'convention'.  'autograd' (the default) is autograd's own value where the
+        forward has one (symbolic, PyTorch); for a forward without (a NumPy function, or a PyTorch
+        forward whose custom backward is the claim) it is PyTorch's documented rule for a
+        non-differentiable point, the value between the one-sided limits nearest 0
+        (:func:`~gradlab.derivative_audit.truths.pytorch_rule`: ReLU'(0) = 0, abs'(0) = 0); the
+        report says so in a note.  On a kink, the frame's 'true' is this convention's value.
     ulps : the agreement allowed, in units of eps(dtype) times (|true| + the largest |true|).
     chain : for a bug, the chain under which the gradient error is compared ('analog': the
         paper's ``gl.analog(0.5, 256)``; a Chain; None to skip), at ``impact_points`` inputs on
@@ -92,6 +97,18 @@ def audit(
         raise ValueError(f"x: no point of the grid is representable in {dt}")
 
     true, truth_err = truth.df(pts)
+    # Exactly on a kink f' has no one true value: the table's 'true' there is the reference
+    # convention's (for a forward without autograd, 'autograd' is PyTorch's rule, pytorch_rule).
+    for k in kinks:
+        ref = k.values()[kink]
+        if np.isfinite(ref):
+            true = np.where(pts == k.x, ref, true)  # its error estimate stays the stencils' there
+    ruled = [k for k in kinks if k.by_rule]
+    if ruled and kink == "autograd":
+        notes.append(f"{truth.label} has no autograd of its own ({truth.kind}): at its "
+                     f"{'kink' if len(ruled) == 1 else 'kinks'} 'autograd' is PyTorch's documented rule for a "
+                     "non-differentiable point, the value between the one-sided limits nearest 0 (ReLU'(0) = 0, "
+                     "|x|'(0) = 0); kink (--kink) left, right or midpoint asks for another")
     claimed = claim(pts)
     eps = float(np.finfo(dt).eps)
     finite_true = np.isfinite(true)

@@ -30,13 +30,15 @@ class AuditReport:
 
     verdict : 'ok' (agrees everywhere, at kinks with the reference convention), 'convention'
         (disagrees only exactly at kinks, where it follows another convention) or 'bug'.
-    frame : every point: x, claimed, true, abs_error, rel_error, tolerance, truth_error (estimate
+    frame : every point: x, claimed, true (on a kink: the reference convention's value),
+        abs_error, rel_error, tolerance, truth_error (estimate
         of the truth's own error), kink (x of the kink the point is on, NaN if none), status
         ('ok', 'convention' or 'bug').
     worst : the 10 points with the largest abs_error.
     kinks : one row per kink of the forward: x, source ('symbolic' or 'estimate'), jump_f
         (f(x+) - f(x-), 0 where f is continuous and f' only jumps), left, right,
-        midpoint, autograd (NaN where unknown), claimed, follows (the conventions the claim
+        midpoint, autograd (where the forward has no autograd: PyTorch's rule, the value between the
+        one-sided limits nearest 0), claimed, follows (the conventions the claim
         matches there, comma-separated; '' if none), status.
     intervals : the runs of consecutive 'bug' points: start, stop, points, max_abs_error, worst_x.
     impact : for a bug, per input under ``chain``: error_true = E|f'(x~) - f'(x)|,

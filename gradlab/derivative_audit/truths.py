@@ -11,7 +11,6 @@ the forward on an interval, and an activation with that f' for the impact under 
 from __future__ import annotations
 
 import importlib.util
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,7 +20,20 @@ import numpy as np
 from gradlab.activations.numeric import NumericActivation, find_jumps, shortest_decimal
 from gradlab.derivative_audit.differences import STEP, FiniteDifferences
 
-__all__ = ["Kink", "Truth", "is_torch_object", "numpy_or_torch", "resolve_truth"]
+__all__ = ["Kink", "Truth", "is_torch_object", "numpy_or_torch", "pytorch_rule", "resolve_truth"]
+
+
+def pytorch_rule(left: float, right: float) -> float:
+    """f' at a kink by PyTorch's documented rule for a point where f is not differentiable.
+
+    The autograd notes ("Gradients for non-differentiable functions") take the sub-gradient of
+    minimum norm where f is locally convex and the super-gradient of minimum norm where it is
+    locally concave: in one dimension, the value between the one-sided limits nearest 0.  ReLU'(0)
+    = 0, |x|'(0) = 0, leaky ReLU'(0) = alpha, ReLU6'(6) = 0.  It is what ``kink='autograd'`` means
+    for a forward with no autograd of its own (a NumPy function, differenced).
+    """
+    low, high = min(left, right), max(left, right)
+    return 0.0 if low <= 0.0 <= high else (low if low > 0 else high)
 
 
 @dataclass(frozen=True)
@@ -37,9 +49,10 @@ class Kink:
     width: float
     left: float
     right: float
-    autograd: float  # NaN where unknown (a finite-difference truth has no autograd)
+    autograd: float  # autograd's own value, or PyTorch's rule (:func:`pytorch_rule`) where there is no autograd
     source: str  # 'symbolic' or 'estimate'
     jump_f: float = 0.0
+    by_rule: bool = False  # autograd is PyTorch's documented rule, not a value autograd computed
 
     def values(self) -> dict[str, float]:
         """f' at the kink under each convention of :data:`gradlab.derivative_audit.CONVENTIONS`."""
@@ -114,9 +127,10 @@ def _scanned_kinks(df: Callable, f: Callable, lo: float, hi: float, autograd: bo
                 out[-1] = replace(out[-1], jump_f=float(fr - fl))
             continue
         left, right = df(np.array([a, b]))
-        at = float(df(np.array([x0]))[0]) if autograd else math.nan
+        at = float(df(np.array([x0]))[0]) if autograd else pytorch_rule(float(left), float(right))
         fl, fr = f(np.array([a, b])) if of_f else (0.0, 0.0)
-        out.append(Kink(x0, max(x0 - a, b - x0), float(left), float(right), at, "estimate", float(fr - fl)))
+        out.append(Kink(x0, max(x0 - a, b - x0), float(left), float(right), at, "estimate", float(fr - fl),
+                        by_rule=not autograd))
     return out
 
 
@@ -134,6 +148,11 @@ def _register(fd: FiniteDifferences, known: list[Kink], candidates: list[float])
     """Keep every stencil of fd off the known kinks and the candidates (widths only for jumps of f)."""
     fd.set_kinks([k.x for k in known] + list(candidates),
                  [k.width if k.jump_f else 0.0 for k in known] + [0.0] * len(candidates))
+
+
+def _ruled(x0: float, width: float, left: float, right: float, jump_f: float = 0.0) -> Kink:
+    """An estimated kink of a forward with no autograd: its 'autograd' value by :func:`pytorch_rule`."""
+    return Kink(x0, width, left, right, pytorch_rule(left, right), "estimate", jump_f, by_rule=True)
 
 
 def _fd_truth(f: Callable[[np.ndarray], np.ndarray], label: str) -> Truth:
@@ -154,7 +173,7 @@ def _fd_truth(f: Callable[[np.ndarray], np.ndarray], label: str) -> Truth:
         if jumps:
             at = np.repeat([j[0] for j in jumps], 2)
             d, _ = fd.df(at, np.tile([-1.0, 1.0], len(jumps)))
-            out = [Kink(x0, w, float(d[2 * i]) + 0.0, float(d[2 * i + 1]) + 0.0, math.nan, "estimate", jump)
+            out = [_ruled(x0, w, float(d[2 * i]) + 0.0, float(d[2 * i + 1]) + 0.0, jump)
                    for i, (x0, w, jump) in enumerate(jumps)]
 
         # Then kinks of a continuous f.  Candidates: jumps of a narrow central difference (a smoothed
@@ -206,7 +225,7 @@ def _fd_truth(f: Callable[[np.ndarray], np.ndarray], label: str) -> Truth:
             # One-sided limits extrapolated linearly to x0: a smooth slope between the points cancels.
             dl, dr = 2 * d[0] - d[2], 2 * d[1] - d[3]
             if abs(dr - dl) > 30 * e.max() + 1e-8 * (1 + abs(dl) + abs(dr)):
-                out.append(Kink(x0, w, float(dl) + 0.0, float(dr) + 0.0, math.nan, "estimate"))
+                out.append(_ruled(x0, w, float(dl) + 0.0, float(dr) + 0.0))
         return out
 
     def activation_df(v):

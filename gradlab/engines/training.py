@@ -24,9 +24,9 @@ def load_digits_split(seed: int, test_fraction: float = 0.25):
     try:
         from sklearn.datasets import load_digits
     except ImportError:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "train_noisy needs scikit-learn's bundled digits data set: pip install -e '.[lab]'"
-        ) from None
+        from gradlab._extras import missing_extra
+
+        raise ImportError(missing_extra("the digits network lab (scikit-learn's bundled digits)", "lab")) from None
     data = load_digits()
     x = data.data / 16.0
     y = data.target.astype(np.int64)

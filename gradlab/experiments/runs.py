@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from gradlab._extras import require
 from gradlab._threads import single_blas_thread
 from gradlab._validate import check_choice, check_int, check_interval, check_positive
 from gradlab.engines.hardening import CLIPPING, MODES, WHERE, WORDS, evaluate, fit, thresholds
@@ -74,6 +75,7 @@ def train_modes(
     ``chain`` must be None (the sweep runner passes one).  Returns one row per (mode, level):
     activation, train, depth, hidden, epochs, seed, eval_noise, test_accuracy.
     """
+    require("lab", "train_modes (scikit-learn's bundled digits)")
     _no_chain(chain, "eval_noise and train_noise")
     act = as_activations(activation_)[0]
     modes = _choices("train", train, MODES)
@@ -120,6 +122,7 @@ def bitflip_faults(
     (paired).  ``chain`` must be None.  Returns one row per (clipping, where, ber): activation,
     clipping, where, word, ber, depth, hidden, epochs, seed, test_accuracy.
     """
+    require("lab", "bitflip_faults (scikit-learn's bundled digits)")
     _no_chain(chain, "ber and where")
     act = as_activations(activation_)[0]
     rules = _choices("clipping", clipping, CLIPPING)
@@ -175,6 +178,7 @@ def noise_tolerance(
     Per-seed rows (the sweep's axis columns depth and replicate, then train_modes' columns); summarize
     with :func:`gradlab.t_summary` (mean and Student-t interval per activation, train, depth, eval_noise).
     """
+    require("lab", "noise_tolerance (scikit-learn's bundled digits)")  # before the sweep starts
     fixed = {"train": _choices("train", train, MODES), "eval_noise": _levels("eval_noise", eval_noise, 0.0, 1e3),
              "epochs": epochs, "train_noise": train_noise, "qat_precision": qat_precision}
     return _grid_run("train_modes", activations, depth, seeds, fixed, client, cache, progress)
@@ -199,6 +203,7 @@ def bitflip_resilience(
     ``word`` may list both formats (an axis of the sweep).  Per-seed rows; summarize with
     :func:`gradlab.t_summary` (per activation, clipping, where, word, ber, depth).
     """
+    require("lab", "bitflip_resilience (scikit-learn's bundled digits)")  # before the sweep starts
     fixed = {"clipping": _choices("clipping", clipping, CLIPPING), "ber": _levels("ber", ber, 0.0, 1.0),
              "where": _choices("where", where, WHERE), "epochs": epochs}
     words = _choices("word", word, WORDS)

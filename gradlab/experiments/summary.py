@@ -33,19 +33,58 @@ def t_halfwidth(stderr, n, level: float = 0.95):
 
 
 def t_summary(frame: pd.DataFrame, by: Sequence[str], value: str = "test_accuracy",
-              level: float = 0.95) -> pd.DataFrame:
+              level: float = 0.95, bounds: tuple[float, float] | None = None) -> pd.DataFrame:
     """Mean of ``value`` per group of ``by``, its standard error and a Student-t ``level`` interval.
 
     Columns: ``by``, mean, stderr, seeds, ci_low, ci_high (NaN interval with fewer than two seeds).
     The t quantile has seeds - 1 degrees of freedom (:func:`t_halfwidth`).
+
+    ``bounds=(lo, hi)`` is for a value that cannot leave [lo, hi], an accuracy (0, 1) say: the
+    interval is then the t interval of the logits of (value - lo) / (hi - lo), mapped back, so it
+    always lies inside (lo, hi) and is asymmetric near a bound (it is about mean +- t * stderr when
+    the values are far from both).  A value exactly on a bound counts as 1/1000 of the range inside
+    it (the logit of a bound is infinite).  mean and stderr stay those of the values themselves.
     """
     _check_level(level)
     missing = [c for c in [*by, value] if c not in frame.columns]
     if missing:
         raise ValueError(f"t_summary: no column {missing[0]!r}; the frame has {', '.join(frame.columns)}")
+    lo, hi = _check_bounds(bounds, frame[value])
     groups = frame.groupby(list(by), sort=False)[value]
     out = groups.agg(mean="mean", sd=lambda a: a.std(ddof=1) if a.size > 1 else np.nan, seeds="size").reset_index()
     out["stderr"] = out.pop("sd") / np.sqrt(out["seeds"])
-    half = t_halfwidth(out["stderr"], out["seeds"], level)
-    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    if bounds is None:
+        half = t_halfwidth(out["stderr"], out["seeds"], level)
+        out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    else:
+        span = hi - lo
+        p = ((frame[value] - lo) / span).clip(LOGIT_MARGIN, 1 - LOGIT_MARGIN)
+        logits = np.log(p / (1 - p)).groupby([frame[c] for c in by], sort=False)
+        stats_ = logits.agg(["mean", lambda a: a.std(ddof=1) if a.size > 1 else np.nan]).to_numpy()
+        half = t_halfwidth(stats_[:, 1] / np.sqrt(out["seeds"].to_numpy()), out["seeds"].to_numpy(), level)
+        out["ci_low"] = lo + span * _expit(stats_[:, 0] - half)
+        out["ci_high"] = lo + span * _expit(stats_[:, 0] + half)
     return out[[*by, "mean", "stderr", "seeds", "ci_low", "ci_high"]]
+
+
+#: How far inside a bound a value on it counts, as a fraction of the range (``t_summary(bounds=...)``).
+LOGIT_MARGIN = 1e-3
+
+
+def _expit(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _check_bounds(bounds, values) -> tuple[float, float]:
+    if bounds is None:
+        return (-np.inf, np.inf)
+    try:
+        lo, hi = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be None or a pair (lo, hi) of numbers, got {bounds!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"bounds must be finite with lo < hi, got {bounds!r}")
+    outside = values[(values < lo) | (values > hi)]
+    if len(outside):
+        raise ValueError(f"bounds {bounds!r}: {len(outside)} value(s) lie outside, e.g. {outside.iloc[0]!r}")
+    return lo, hi

@@ -13,10 +13,13 @@ import os
 import sys
 from pathlib import Path
 
+from gradlab._extras import missing_extra
+
 __all__ = ["HELP", "MISSING_MARIMO", "add_arguments", "notebook_path", "run"]
 
 HELP = "the interactive smoothness explorer (or --lesson, the guided lesson) in the browser, via marimo"
-MISSING_MARIMO = "the explorer needs marimo, which is not installed: pip install -e '.[explore]'"
+#: What ``gradlab explore`` says without marimo, with the install command for this installation.
+MISSING_MARIMO = missing_extra("the explorer", "explore")
 #: The server listens on loopback only: the notebook runs Python on behalf of whoever connects.
 HOST = "127.0.0.1"  # the same as gradlab.explore.serve.HOST (not imported: this module stays light)
 
@@ -57,10 +60,10 @@ def run(args: argparse.Namespace) -> None:
             raise ValueError("--export html needs --out FILE, e.g. --out lesson.html")
         if Path(args.out).suffix.lower() not in (".html", ".htm"):
             raise ValueError(f"--out must end in .html for --export html, got {args.out!r}")
-        from gradlab._io import check_output_dir
+        from gradlab._io import check_file_parent
         from gradlab.explore.export import write_lesson_html
 
-        check_output_dir(Path(args.out).resolve().parent)
+        check_file_parent(args.out)
         print(write_lesson_html(args.out))
         return
     if args.port is not None and not 0 < args.port < 65536:

@@ -80,7 +80,8 @@ def lesson_html() -> str:
 <h1>Why activation smoothness matters on noisy, quantized hardware</h1>
 <p class="note"><strong>This is a static copy of the lesson.</strong> Its controls need a running Python
 kernel (gradlab's Numba kernels cannot run in a saved page), so it has none: each section shows its figures
-at its starting settings. Install gradlab with <code>pip install -e '.[explore]'</code> and run
+at its starting settings. Install gradlab with its explore extra (<code>pip install 'gradlab[explore]'</code>, or
+<code>pip install -e '.[explore]'</code> in a source checkout) and run
 <code>gradlab explore --lesson</code> to move the controls and have your answers checked.</p>
 {body}
 </body></html>

@@ -103,13 +103,15 @@ def train_noisy(
 ) -> pd.DataFrame:
     """Train an MLP on scikit-learn's bundled digits with the chain in every forward pass.
 
-    Needs the ``lab`` extra (``pip install -e '.[lab]'``).  ``chain=None`` trains cleanly.
+    Needs the ``lab`` extra (scikit-learn).  ``chain=None`` trains cleanly.
     Returns one row per epoch: activation, depth, hidden, seed, epoch, train_loss,
     train_accuracy, test_loss, test_accuracy (test evaluated through the same chain).
     """
+    from gradlab._extras import require
     from gradlab._validate import check_positive
     from gradlab.engines.training import load_digits_split, train
 
+    require("lab", "train_noisy (scikit-learn's bundled digits)")
     act = as_activations(activation_)[0]
     ch = None if chain is None else as_chain(chain)
     kwargs = dict(

@@ -26,6 +26,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ from gradlab._io import cache_home, write_atomically
 from gradlab._progress import Progress
 from gradlab.sweeps.spec import QUERIES, Spec, load_spec, make_chain
 
-__all__ = ["cache_root", "run_point", "sweep"]
+__all__ = ["CONNECT_TIMEOUT", "cache_root", "check_client", "run_point", "sweep"]
 
 #: Batches per Dask worker thread: enough to balance uneven points, few enough to keep overhead small.
 BATCHES_PER_THREAD = 4
@@ -163,11 +164,46 @@ def _run_batch(spec: Spec, indices: Sequence[tuple[int, ...]], directory: str | 
     return out
 
 
+def check_client(client, name: str = "client") -> None:
+    """Before any work: a client given as a number of workers or an address needs the sweep extra, and
+    an address must answer (a TCP connection within :data:`CONNECT_TIMEOUT` seconds).  ``name`` is the
+    option the messages name (``--workers``, ``--scheduler`` on the command line)."""
+    if not isinstance(client, (int, str)) or isinstance(client, bool):
+        return
+    from gradlab._extras import require
+
+    require("sweep", f"{name} {client!r} (a sweep on Dask)")
+    if isinstance(client, str):
+        import socket
+
+        parsed = urlparse(client if "://" in client else f"tcp://{client}")
+        if parsed.scheme not in ("tcp", "tls"):
+            return  # inproc://, ucx://: nothing to dial here
+        try:
+            host, port = parsed.hostname, parsed.port
+        except ValueError:
+            host, port = None, None
+        if not host or port is None:
+            raise ValueError(f"{name} must be a scheduler address like tcp://host:8786, got {client!r}")
+        try:
+            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+            raise ValueError(f"{name}: no Dask scheduler answers at {client!r} ({why}); start one "
+                             "(dask scheduler) or check the address") from None
+
+
+#: Seconds :func:`check_client` waits for a scheduler's address to accept a connection.
+CONNECT_TIMEOUT = 5.0
+
+
 def _on_dask(client, spec: Spec, todo: list, store: _Store, bar: Progress, batch: int | None) -> dict:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise ImportError("running a sweep on Dask needs the sweep extra: pip install -e '.[sweep]'") from None
+        from gradlab._extras import missing_extra
+
+        raise ImportError(missing_extra("running a sweep on Dask", "sweep")) from None
     owned = []
     if isinstance(client, int):
         cluster = LocalCluster(n_workers=client, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -237,6 +273,7 @@ def sweep(
         if isinstance(client, bool) or not isinstance(client, int) or client < 1:
             raise ValueError(f"client must be None, a dask Client, a number of workers >= 1 or an address, "
                              f"got {client!r}")
+    check_client(client)  # before any work: the extra, the scheduler's address
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise ValueError(f"batch must be an integer >= 1 (points per Dask task), got {batch!r}")
     if cache is False:

@@ -37,3 +37,39 @@ def test_arrays_and_series_broadcast_and_one_sample_has_no_interval():
 def test_bad_level_is_refused_naming_it(level):
     with pytest.raises(ValueError, match=r"level must lie in \(0, 1\), got"):
         gl.t_halfwidth(1.0, 5, level)
+
+
+def test_bounded_intervals_are_logit_t_intervals_inside_the_bounds():
+    from scipy import stats
+
+    # Accuracies near 1: the plain t interval passes 1, the bounded one is the t interval of the logits.
+    acc = np.array([0.97, 0.99, 0.995])
+    frame = pd.DataFrame({"g": "a", "test_accuracy": acc})
+    plain = gl.t_summary(frame, ["g"]).iloc[0]
+    assert plain["ci_high"] > 1
+    bounded = gl.t_summary(frame, ["g"], bounds=(0, 1)).iloc[0]
+    z = np.log(acc / (1 - acc))
+    half = stats.t.ppf(0.975, 2) * z.std(ddof=1) / np.sqrt(3)
+    assert bounded["ci_low"] == pytest.approx(1 / (1 + np.exp(-(z.mean() - half))), rel=1e-12)
+    assert bounded["ci_high"] == pytest.approx(1 / (1 + np.exp(-(z.mean() + half))), rel=1e-12)
+    assert 0 < bounded["ci_low"] < bounded["ci_high"] < 1
+    assert bounded["mean"] == pytest.approx(acc.mean()) and bounded["stderr"] == pytest.approx(plain["stderr"])
+    # Other bounds scale the same way; far from them the interval is close to the plain one.
+    mid = pd.DataFrame({"g": "b", "test_accuracy": [49.0, 50.0, 51.0, 50.5, 49.5]})
+    far = gl.t_summary(mid, ["g"], bounds=(0, 100)).iloc[0]
+    near = gl.t_summary(mid, ["g"]).iloc[0]
+    assert far["ci_low"] == pytest.approx(near["ci_low"], rel=1e-3)
+    assert far["ci_high"] == pytest.approx(near["ci_high"], rel=1e-3)
+    # A value on a bound counts as 1/1000 of the range inside it: finite, and still inside.
+    edge = gl.t_summary(pd.DataFrame({"g": "c", "test_accuracy": [1.0, 0.98]}), ["g"], bounds=(0, 1)).iloc[0]
+    assert 0 < edge["ci_low"] < edge["ci_high"] < 1
+
+
+@pytest.mark.parametrize("bounds, message", [
+    ((1, 0), "lo < hi"), ("10", "lo < hi"), ((0, float("inf")), "finite"), (5, "a pair"), ((0, 0.5), "lie outside"),
+])
+def test_bad_bounds_are_refused_by_name(bounds, message):
+    frame = pd.DataFrame({"g": ["a", "a"], "test_accuracy": [0.7, 0.9]})
+    with pytest.raises(ValueError, match="bounds") as err:
+        gl.t_summary(frame, ["g"], bounds=bounds)
+    assert message in str(err.value)

@@ -47,7 +47,10 @@ def test_explore_without_marimo_says_how_to_install_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "marimo", None)  # find_spec then reports it missing
     assert gradlab.cli.main(["explore", "--no-browser"]) == 2
     err = capsys.readouterr().err
-    assert err == "gradlab explore: the explorer needs marimo, which is not installed: pip install -e '.[explore]'\n"
+    from gradlab._extras import install_hint
+
+    assert err == ("gradlab explore: the explorer needs marimo (gradlab's explore extra), which is not installed: "
+                   f"{install_hint('explore')}\n")
 
 
 @pytest.mark.parametrize("args, message", [
