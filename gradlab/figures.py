@@ -317,12 +317,10 @@ def _workers():
 
 
 def _accuracy_means(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Mean final test accuracy over seeds per ``keys``, with a Student-t 95% interval clipped to [0, 1]."""
-    last = runs[runs["epoch"] == runs["epoch"].max()]
-    out = (last.groupby(keys, sort=False)["test_accuracy"]
-           .agg(accuracy="mean", stderr=lambda a: a.std(ddof=1) / np.sqrt(a.size), seeds="size").reset_index())
-    half = gl.t_halfwidth(out["stderr"], out["seeds"])
-    return out.assign(low=(out["accuracy"] - half).clip(0, 1), high=(out["accuracy"] + half).clip(0, 1))
+    """Mean final test accuracy over seeds per ``keys``, with the logit-t 95% interval (inside [0, 1])."""
+    last = runs.groupby([*keys, "replicate"], sort=False).tail(1)  # each run's last epoch
+    out = gl.t_summary(last, keys, bounds=(0, 1))
+    return out.rename(columns={"mean": "accuracy", "ci_low": "low", "ci_high": "high"})
 
 
 def analog_training_figure(fast: bool = False):

@@ -715,16 +715,17 @@ def plot_analog_training(summary: pd.DataFrame, title: str, reference: str = "re
         left.set_xlabel("final test accuracy (noise on)")
         right.set_xlabel(f"difference to {reference}, paired by seed")
         left.legend(frameon=False, fontsize="small", loc="lower left")
-        fig.suptitle(f"{title}\n({_interval_note(summary)}; accuracy bars clipped to [0, 1])")
+        fig.suptitle(f"{title}\n({_interval_note(summary)}; right: the paired difference's plain t interval)",
+                     fontsize="medium")
         return fig
 
 
 def plot_analog_training_full(summary: pd.DataFrame, title: str) -> Figure:
     """Final test accuracy against the interpolation weight i: one panel per (model, depth), a line per precision.
 
-    ``summary`` has columns model, depth, precision, control, i, accuracy, low, high (a 95%
-    interval within [0, 1]) and seeds; solid lines are the paper's setting ('none'), dashed the
-    clean-gradient control.
+    ``summary`` has columns model, depth, precision, control, i, accuracy, low, high (the 95%
+    logit-t interval of :func:`gradlab.t_summary` with ``bounds=(0, 1)``) and seeds; solid lines
+    are the paper's setting ('none'), dashed the clean-gradient control.
     """
     panels = list(dict.fromkeys(zip(summary["model"], summary["depth"])))
     precisions = sorted(summary["precision"].unique())
@@ -746,6 +747,6 @@ def plot_analog_training_full(summary: pd.DataFrame, title: str) -> Figure:
             ax.set_xlabel("interpolation weight i (0: ReLU)")
         axes[0, 0].set_ylabel("final test accuracy (noise on)")
         axes[0, 0].legend(frameon=False, fontsize="x-small")
-        fig.suptitle(f"{title}\n({_interval_note(summary)}, clipped to [0, 1]; dashed: f' at the clean "
-                     "pre-activation)")
+        fig.suptitle(f"{title}\n({_interval_note(summary)}; dashed: f' at the clean pre-activation)",
+                     fontsize="medium")
         return fig
