@@ -89,7 +89,7 @@ def train_analog(
     - ``linear_logits``: no activation after the classifier.
 
     Columns: activation, family, param_*, control, model, data, depth, width, epoch, train_loss,
-    train_accuracy, test_accuracy (perturbed network, noise on at test), test_accuracy_clean,
+    train_accuracy, test_loss and test_accuracy (perturbed network, noise on at test), test_accuracy_clean,
     seconds. torch runs ``threads`` intra-op threads (1: runs go side by side).
     """
     act = gl.activation(activation)
