@@ -5,6 +5,9 @@ whole list of noise levels or bit error rates (evaluating is cheap, training is 
 level of one seed sees the same network.  :func:`noise_tolerance` and
 :func:`bitflip_resilience` run them over activations, depths and seeds through the sweep runner
 (:func:`gradlab.sweep`): resumable, on Dask if asked, each point's seed derived from the spec's.
+
+The networks are the torch lab's (:mod:`gradlab.nn.companion`, the ``torch`` extra), loaded when a
+query runs: without torch, calling one raises ImportError saying how to install it.
 """
 from __future__ import annotations
 
@@ -12,12 +15,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from gradlab._threads import single_blas_thread
 from gradlab._validate import check_choice, check_int, check_interval, check_positive
-from gradlab.engines.hardening import CLIPPING, MODES, WHERE, WORDS, evaluate, fit, thresholds
+from gradlab.conventions import CLIPPING, FLIP_SITES, FLIP_WORDS, TRAIN_MODES
 from gradlab.queries._common import ActivationLike, as_activations
 
 __all__ = ["bitflip_faults", "bitflip_resilience", "noise_tolerance", "train_modes"]
+
+#: The choices of the queries (gradlab.conventions): training modes, clippings, flip sites, words.
+MODES, WHERE, WORDS = TRAIN_MODES, FLIP_SITES, FLIP_WORDS
 
 #: Defaults of the grid runs: the noise levels and bit error rates the figures sweep.
 EVAL_NOISE = (0.0, 0.01, 0.03, 0.1, 0.3)
@@ -67,7 +72,7 @@ def train_modes(
     """Train one digits MLP per mode in ``train`` (same seed: same split, initialization and batch
     order) and measure its test accuracy under each layer-output noise level of ``eval_noise``.
 
-    Modes (see :mod:`gradlab.engines.hardening`): ``clean``; ``qat``, weights and pre-activations
+    Modes (see :mod:`gradlab.nn.companion`): ``clean``; ``qat``, weights and pre-activations
     rounded to the grid k / ``qat_precision`` in the forward pass, straight-through backward;
     ``noisy``, the evaluation's noise model at level ``train_noise`` in every training step.
     Noise level eta: each hidden layer's pre-activations z get eta * max|z| * N(0, 1).
@@ -81,11 +86,13 @@ def train_modes(
     kw = _training(depth, hidden, epochs, batch, lr, seed)
     eta_train = check_interval("train_noise", train_noise, 0.0, 1e3)
     precision = check_positive("qat_precision", qat_precision)
+    from gradlab.nn import mlp_accuracy, torch_threads, train_mode
+
     rows = []
     for mode in modes:
-        with single_blas_thread():  # small products between threaded kernels: see gradlab._threads
-            net = fit(act, mode, train_noise=eta_train, qat_precision=precision, **kw)
-            accs = [evaluate(net, eta=eta, seed=(kw["seed"], 1, k)) for k, eta in enumerate(levels)]
+        with torch_threads(1):  # one thread per run: runs go side by side
+            net = train_mode(act, mode, train_noise=eta_train, qat_precision=precision, **kw)
+            accs = [mlp_accuracy(net, eta=eta, seed=(kw["seed"], 1, k)) for k, eta in enumerate(levels)]
         for eta, acc in zip(levels, accs):
             rows.append({"activation": act.label, "train": mode, "depth": kw["depth"], "hidden": kw["hidden"],
                          "epochs": kw["epochs"], "seed": kw["seed"], "eval_noise": eta, "test_accuracy": acc})
@@ -114,7 +121,7 @@ def bitflip_faults(
     (16-bit two's complement with 10 fractional bits; gradlab's :class:`BitFlip` either way).
 
     Clipping (ProAct; thresholds from the activations on the training data, see
-    :func:`gradlab.engines.hardening.thresholds`): none, relu6, layer, neuron, hybrid.  Flips in
+    :func:`gradlab.nn.companion.clip_thresholds`): none, relu6, layer, neuron, hybrid.  Flips in
     ``weights`` hit every stored weight and bias; in ``activations``, every hidden layer's output
     before the activation.  One fault pattern per (where, rate), the same for every clipping
     (paired).  ``chain`` must be None.  Returns one row per (clipping, where, ber): activation,
@@ -127,11 +134,13 @@ def bitflip_faults(
     places = _choices("where", where, WHERE)
     word = check_choice("word", word, WORDS)
     kw = _training(depth, hidden, epochs, batch, lr, seed)
-    with single_blas_thread():  # small products between threaded kernels: see gradlab._threads
-        net = fit(act, "clean", train_noise=0.0, qat_precision=1.0, **kw)
-        clips = {rule: thresholds(net, rule) for rule in rules}
-        accs = {(rule, w, k): evaluate(net, clip=clips[rule], ber=rate, where=place, word=word,
-                                       seed=(kw["seed"], 2, w, k))
+    from gradlab.nn import clip_thresholds, mlp_accuracy, torch_threads, train_mode
+
+    with torch_threads(1):  # one thread per run: runs go side by side
+        net = train_mode(act, "clean", train_noise=0.0, qat_precision=1.0, **kw)
+        clips = {rule: clip_thresholds(net, rule) for rule in rules}
+        accs = {(rule, w, k): mlp_accuracy(net, clip=clips[rule], ber=rate, where=place, word=word,
+                                           seed=(kw["seed"], 2, w, k))
                 for rule in rules for w, place in enumerate(places) for k, rate in enumerate(rates)}
     rows = []
     for rule in rules:
