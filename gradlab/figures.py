@@ -30,7 +30,7 @@ class _OnFirstUse:
 pd = _OnFirstUse("pandas")
 plots = _OnFirstUse("gradlab.plots")
 
-__all__ = ["ALL_FIGURES", "FIGURES", "PAPER_FIGURES", "make_figure"]
+__all__ = ["ALL_FIGURES", "FIGURES", "PAPER_FIGURES", "TORCH_FIGURES", "make_figure", "require_torch"]
 
 PAPER_LEAKAGE, PAPER_PRECISION = 0.5, 256
 FAMILY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -277,8 +277,25 @@ FIGURES: dict[str, Callable] = {
 ALL_FIGURES: dict[str, Callable] = {**FIGURES, **PAPER_FIGURES}
 
 
+#: The figures that train networks: they need the torch extra (gradlab.nn).
+TORCH_FIGURES = ("training", "noise_tolerance", "bitflip")
+
+
+def require_torch(name: str) -> None:
+    """Raise ImportError saying how to install PyTorch when figure ``name`` needs it and it is missing."""
+    if name not in TORCH_FIGURES:
+        return
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise ImportError(f"the {name} figure trains networks with PyTorch: pip install -e '.[torch]'") from None
+
+
 def make_figure(name: str, fast: bool = False):
-    """(Figure, DataFrame) of the named figure (one of ALL_FIGURES)."""
+    """(Figure, DataFrame) of the named figure (one of ALL_FIGURES); ImportError before any work if it
+    needs PyTorch (:data:`TORCH_FIGURES`) and torch is not installed."""
     from gradlab._validate import check_choice
 
-    return ALL_FIGURES[check_choice("figure", name, ALL_FIGURES)](fast=fast)
+    check_choice("figure", name, ALL_FIGURES)
+    require_torch(name)
+    return ALL_FIGURES[name](fast=fast)
