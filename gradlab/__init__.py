@@ -46,7 +46,7 @@ _EXPORTS = {
     "product_error_map": "gradlab.queries",
     "product_error_stats": "gradlab.queries",
     "step_discontinuity": "gradlab.queries",
-    "train_noisy": "gradlab.queries",
+    "train_noisy": "gradlab.nn.noisy",
     "analog_summary": "gradlab.nn.experiment",
     "train_analog": "gradlab.nn.experiment",
     "sweep": "gradlab.sweeps",

@@ -1,7 +1,7 @@
 """gradlab's optional extras: what each provides, and how to install one for the way gradlab was installed.
 
-A message about a missing extra must work for the user who reads it: ``pip install -e '.[lab]'``
-only works inside a source checkout, ``pip install 'gradlab[lab]'`` only where pip can find
+A message about a missing extra must work for the user who reads it: ``pip install -e '.[torch]'``
+only works inside a source checkout, ``pip install 'gradlab[torch]'`` only where pip can find
 gradlab.  :func:`install_hint` reads how this gradlab was installed (the ``direct_url.json`` pip
 records, PEP 610) and names the command for it: an editable checkout gets ``pip install -e
 '<checkout>[extra]'``, a wheel installed from a file that file with ``[extra]``, an installed
@@ -20,7 +20,6 @@ __all__ = ["EXTRAS", "install_hint", "missing_extra", "require"]
 
 #: Extra -> (the module it provides that gradlab imports, the package pip installs for it).
 EXTRAS: dict[str, tuple[str, str]] = {
-    "lab": ("sklearn", "scikit-learn"),
     "sweep": ("distributed", "dask[distributed]"),
     "parquet": ("pyarrow", "pyarrow"),
     "explore": ("marimo", "marimo"),

@@ -229,7 +229,7 @@ def write_figures(names: Sequence[str], out, *, fmt: str = "png", fast: bool = F
             except ImportError as exc:
                 if required:  # asked for by name: its absence is an error
                     raise
-                # An optional extra is missing (the training lab needs scikit-learn): the rest still runs.
+                # An optional extra is missing (the network figures need torch): one line says which, the rest runs.
                 bar.message(f"  skipped {name}: {exc}")
                 skipped.append(name)
                 bar.update(1, f"{name} skipped")

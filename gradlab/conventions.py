@@ -5,7 +5,8 @@ rules and quantizer arithmetic in :class:`gradlab.perturbations.Quantize`.
 """
 from __future__ import annotations
 
-__all__ = ["DTYPES", "KINK_CHOICES", "KINK_CONVENTIONS", "METHODS", "NOISES", "QUANTIZE_COMPAT", "ROUNDING"]
+__all__ = ["CLIPPING", "DTYPES", "FLIP_SITES", "FLIP_WORDS", "KINK_CHOICES", "KINK_CONVENTIONS", "METHODS", "NOISES",
+           "QUANTIZE_COMPAT", "ROUNDING", "TRAIN_MODES"]
 
 #: How f' is valued exactly at a kink of f'.
 KINK_CONVENTIONS = {
@@ -36,3 +37,17 @@ METHODS = ("auto", "exact", "mc")
 
 #: Float types a derivative audit judges a claimed derivative in (:func:`gradlab.audit`).
 DTYPES = ("float64", "float32", "float16")
+
+#: How the companion experiments' digits network is trained (:func:`gradlab.train_modes`).
+TRAIN_MODES = ("clean", "qat", "noisy")
+#: Activation restrictions of the bit-flip experiment (:func:`gradlab.bitflip_faults`): none, ReLU6's
+#: fixed 6, thresholds per layer, per neuron, and ProAct's hybrid (per layer, except per neuron in
+#: the last hidden layer).
+CLIPPING = ("none", "relu6", "layer", "neuron", "hybrid")
+#: Where its bit flips land: the stored weights and biases, or the hidden layers' outputs.
+FLIP_SITES = ("weights", "activations")
+#: The stored word its bit flips hit.
+FLIP_WORDS = {
+    "float32": "the IEEE single-precision word (ProAct's fault model)",
+    "fixed16": "16-bit two's complement with 10 fractional bits (range +-32, step 2^-10)",
+}

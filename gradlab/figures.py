@@ -30,7 +30,8 @@ class _OnFirstUse:
 pd = _OnFirstUse("pandas")
 plots = _OnFirstUse("gradlab.plots")
 
-__all__ = ["ALL_FIGURES", "FIGURES", "PAPER_FIGURES", "PAPER_RENDERING_OF", "make_figure"]
+__all__ = ["ALL_FIGURES", "FIGURES", "PAPER_FIGURES", "PAPER_RENDERING_OF", "TORCH_FIGURES", "make_figure",
+           "require_torch"]
 
 PAPER_LEAKAGE, PAPER_PRECISION = 0.5, 256
 FAMILY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -184,13 +185,6 @@ def depth_figure(fast: bool = False):
 TRAINING_LEAKAGE, TRAINING_PRECISIONS = 0.5, (16, 4)
 
 
-def _needs_digits(figure: str, experiment: str) -> None:
-    """Refuse a digits figure up front, naming it and its experiment, when the lab extra is missing."""
-    from gradlab._extras import require
-
-    require("lab", f"the {figure} figure ({experiment} on scikit-learn's bundled digits)")
-
-
 def training_figure(fast: bool = False):
     """Network-level counterpart: digits test accuracy against i, trained and tested under noise.
 
@@ -198,7 +192,6 @@ def training_figure(fast: bool = False):
     each point with the point's seed, so the runs resume (each finished point is kept in the sweep
     cache), show their progress and scale out like any sweep.
     """
-    _needs_digits("training", "gl.train_noisy")
     weights = (0.0, 0.5, 1.0) if fast else FAMILY_WEIGHTS
     families = ("relu_gelu", "relu_silu")
     spec = {
@@ -237,7 +230,6 @@ def noise_tolerance_figure(fast: bool = False):
     """Digits accuracy against inference noise per training mode: clean, QAT, noisy (arXiv 2501.14531)."""
     from gradlab.experiments.runs import noise_tolerance
 
-    _needs_digits("noise_tolerance", "gl.noise_tolerance")
     runs = noise_tolerance(["relu", "gelu", "relu_gelu(i=0.5)"], depth=[2] if fast else [2, 4],
                            seeds=2 if fast else 5, epochs=3 if fast else 10, progress=True)
     summary = gl.t_summary(runs, ["activation", "train", "depth", "eval_noise"], bounds=(0, 1))
@@ -249,7 +241,6 @@ def bitflip_figure(fast: bool = False):
     """Digits accuracy against float32 bit error rate per activation restriction (ProAct, arXiv 2406.06313)."""
     from gradlab.experiments.runs import bitflip_resilience
 
-    _needs_digits("bitflip", "gl.bitflip_resilience")
     runs = bitflip_resilience("relu", depth=[2] if fast else [2, 4], seeds=2 if fast else 5,
                               epochs=3 if fast else 10, progress=True)
     summary = gl.t_summary(runs, ["clipping", "where", "ber", "depth"], bounds=(0, 1))
@@ -398,8 +389,23 @@ FIGURES: dict[str, Callable] = {
 ALL_FIGURES: dict[str, Callable] = {**FIGURES, **PAPER_FIGURES}
 
 
+#: The figures that train networks: they need the torch extra (gradlab.nn).
+TORCH_FIGURES = ("training", "noise_tolerance", "bitflip", "analog_training")
+
+
+def require_torch(name: str) -> None:
+    """Raise ImportError saying how to install PyTorch (for this installation) when figure ``name`` needs it."""
+    if name in TORCH_FIGURES:
+        from gradlab._extras import require
+
+        require("torch", f"the {name} figure (it trains networks with PyTorch)")
+
+
 def make_figure(name: str, fast: bool = False):
-    """(Figure, DataFrame) of the named figure (one of ALL_FIGURES)."""
+    """(Figure, DataFrame) of the named figure (one of ALL_FIGURES); ImportError before any work if it
+    needs PyTorch (:data:`TORCH_FIGURES`) and torch is not installed."""
     from gradlab._validate import check_choice
 
-    return ALL_FIGURES[check_choice("figure", name, ALL_FIGURES)](fast=fast)
+    check_choice("figure", name, ALL_FIGURES)
+    require_torch(name)
+    return ALL_FIGURES[name](fast=fast)

@@ -187,6 +187,7 @@ def test_every_query_can_be_swept():
 
 
 def test_train_noisy_runs_each_activation_of_a_point():
+    pytest.importorskip("torch")  # the torch lab's query
     pytest.importorskip("sklearn")
     spec = {"query": "train_noisy", "activations": ["relu_gelu(i=0)", "relu_gelu(i=1)"], "epochs": 1, "hidden": 8,
             "chain": {"clamp": False, "precision": [4, 16]}}

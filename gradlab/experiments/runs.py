@@ -5,6 +5,9 @@ whole list of noise levels or bit error rates (evaluating is cheap, training is 
 level of one seed sees the same network.  :func:`noise_tolerance` and
 :func:`bitflip_resilience` run them over activations, depths and seeds through the sweep runner
 (:func:`gradlab.sweep`): resumable, on Dask if asked, each point's seed derived from the spec's.
+
+The networks are the torch lab's (:mod:`gradlab.nn.companion`, the ``torch`` extra), loaded when a
+query runs: without torch, calling one raises ImportError saying how to install it.
 """
 from __future__ import annotations
 
@@ -13,12 +16,14 @@ from collections.abc import Sequence
 import pandas as pd
 
 from gradlab._extras import require
-from gradlab._threads import single_blas_thread
 from gradlab._validate import check_choice, check_int, check_interval, check_positive
-from gradlab.engines.hardening import CLIPPING, MODES, WHERE, WORDS, evaluate, fit, thresholds
+from gradlab.conventions import CLIPPING, FLIP_SITES, FLIP_WORDS, TRAIN_MODES
 from gradlab.queries._common import ActivationLike, as_activations
 
 __all__ = ["bitflip_faults", "bitflip_resilience", "noise_tolerance", "train_modes"]
+
+#: The choices of the queries (gradlab.conventions): training modes, clippings, flip sites, words.
+MODES, WHERE, WORDS = TRAIN_MODES, FLIP_SITES, FLIP_WORDS
 
 #: Defaults of the grid runs: the noise levels and bit error rates the figures sweep.
 EVAL_NOISE = (0.0, 0.01, 0.03, 0.1, 0.3)
@@ -68,14 +73,14 @@ def train_modes(
     """Train one digits MLP per mode in ``train`` (same seed: same split, initialization and batch
     order) and measure its test accuracy under each layer-output noise level of ``eval_noise``.
 
-    Modes (see :mod:`gradlab.engines.hardening`): ``clean``; ``qat``, weights and pre-activations
+    Modes (see :mod:`gradlab.nn.companion`): ``clean``; ``qat``, weights and pre-activations
     rounded to the grid k / ``qat_precision`` in the forward pass, straight-through backward;
     ``noisy``, the evaluation's noise model at level ``train_noise`` in every training step.
     Noise level eta: each hidden layer's pre-activations z get eta * max|z| * N(0, 1).
     ``chain`` must be None (the sweep runner passes one).  Returns one row per (mode, level):
     activation, train, depth, hidden, epochs, seed, eval_noise, test_accuracy.
     """
-    require("lab", "train_modes (scikit-learn's bundled digits)")
+    require("torch", "train_modes (networks on scikit-learn's bundled digits)")
     _no_chain(chain, "eval_noise and train_noise")
     act = as_activations(activation_)[0]
     modes = _choices("train", train, MODES)
@@ -83,11 +88,13 @@ def train_modes(
     kw = _training(depth, hidden, epochs, batch, lr, seed)
     eta_train = check_interval("train_noise", train_noise, 0.0, 1e3)
     precision = check_positive("qat_precision", qat_precision)
+    from gradlab.nn import mlp_accuracy, torch_threads, train_mode
+
     rows = []
     for mode in modes:
-        with single_blas_thread():  # small products between threaded kernels: see gradlab._threads
-            net = fit(act, mode, train_noise=eta_train, qat_precision=precision, **kw)
-            accs = [evaluate(net, eta=eta, seed=(kw["seed"], 1, k)) for k, eta in enumerate(levels)]
+        with torch_threads(1):  # one thread per run: runs go side by side
+            net = train_mode(act, mode, train_noise=eta_train, qat_precision=precision, **kw)
+            accs = [mlp_accuracy(net, eta=eta, seed=(kw["seed"], 1, k)) for k, eta in enumerate(levels)]
         for eta, acc in zip(levels, accs):
             rows.append({"activation": act.label, "train": mode, "depth": kw["depth"], "hidden": kw["hidden"],
                          "epochs": kw["epochs"], "seed": kw["seed"], "eval_noise": eta, "test_accuracy": acc})
@@ -116,13 +123,13 @@ def bitflip_faults(
     (16-bit two's complement with 10 fractional bits; gradlab's :class:`BitFlip` either way).
 
     Clipping (ProAct; thresholds from the activations on the training data, see
-    :func:`gradlab.engines.hardening.thresholds`): none, relu6, layer, neuron, hybrid.  Flips in
+    :func:`gradlab.nn.companion.clip_thresholds`): none, relu6, layer, neuron, hybrid.  Flips in
     ``weights`` hit every stored weight and bias; in ``activations``, every hidden layer's output
     before the activation.  One fault pattern per (where, rate), the same for every clipping
     (paired).  ``chain`` must be None.  Returns one row per (clipping, where, ber): activation,
     clipping, where, word, ber, depth, hidden, epochs, seed, test_accuracy.
     """
-    require("lab", "bitflip_faults (scikit-learn's bundled digits)")
+    require("torch", "bitflip_faults (networks on scikit-learn's bundled digits)")
     _no_chain(chain, "ber and where")
     act = as_activations(activation_)[0]
     rules = _choices("clipping", clipping, CLIPPING)
@@ -130,11 +137,13 @@ def bitflip_faults(
     places = _choices("where", where, WHERE)
     word = check_choice("word", word, WORDS)
     kw = _training(depth, hidden, epochs, batch, lr, seed)
-    with single_blas_thread():  # small products between threaded kernels: see gradlab._threads
-        net = fit(act, "clean", train_noise=0.0, qat_precision=1.0, **kw)
-        clips = {rule: thresholds(net, rule) for rule in rules}
-        accs = {(rule, w, k): evaluate(net, clip=clips[rule], ber=rate, where=place, word=word,
-                                       seed=(kw["seed"], 2, w, k))
+    from gradlab.nn import clip_thresholds, mlp_accuracy, torch_threads, train_mode
+
+    with torch_threads(1):  # one thread per run: runs go side by side
+        net = train_mode(act, "clean", train_noise=0.0, qat_precision=1.0, **kw)
+        clips = {rule: clip_thresholds(net, rule) for rule in rules}
+        accs = {(rule, w, k): mlp_accuracy(net, clip=clips[rule], ber=rate, where=place, word=word,
+                                           seed=(kw["seed"], 2, w, k))
                 for rule in rules for w, place in enumerate(places) for k, rate in enumerate(rates)}
     rows = []
     for rule in rules:
@@ -178,7 +187,7 @@ def noise_tolerance(
     Per-seed rows (the sweep's axis columns depth and replicate, then train_modes' columns); summarize
     with :func:`gradlab.t_summary` (mean and Student-t interval per activation, train, depth, eval_noise).
     """
-    require("lab", "noise_tolerance (scikit-learn's bundled digits)")  # before the sweep starts
+    require("torch", "noise_tolerance (networks on scikit-learn's bundled digits)")  # before the sweep starts
     fixed = {"train": _choices("train", train, MODES), "eval_noise": _levels("eval_noise", eval_noise, 0.0, 1e3),
              "epochs": epochs, "train_noise": train_noise, "qat_precision": qat_precision}
     return _grid_run("train_modes", activations, depth, seeds, fixed, client, cache, progress)
@@ -203,7 +212,7 @@ def bitflip_resilience(
     ``word`` may list both formats (an axis of the sweep).  Per-seed rows; summarize with
     :func:`gradlab.t_summary` (per activation, clipping, where, word, ber, depth).
     """
-    require("lab", "bitflip_resilience (scikit-learn's bundled digits)")  # before the sweep starts
+    require("torch", "bitflip_resilience (networks on scikit-learn's bundled digits)")  # before the sweep starts
     fixed = {"clipping": _choices("clipping", clipping, CLIPPING), "ber": _levels("ber", ber, 0.0, 1.0),
              "where": _choices("where", where, WHERE), "epochs": epochs}
     words = _choices("word", word, WORDS)

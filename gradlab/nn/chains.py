@@ -7,6 +7,10 @@ input lies in [lo, hi] (torch.clamp's own gradient, AnalogVNN's mask). On a para
 (``straight_through=True``) the whole chain is straight-through, clamp included: AnalogVNN's
 PseudoParameter assigns the transformed data and hands the gradient to the float parameter.
 
+Besides gradlab's stages, a chain here may hold a :class:`RangeGaussian`: Gaussian noise whose
+scale follows the tensor's own range, which only a network can apply (the engines' stages have a
+fixed scale).
+
 Random numbers come from a :class:`Draws` object: one ``torch.Generator`` per (seed, step, site),
 so noise is fresh at every training step, identical for every activation and control trained at
 one seed (paired comparisons), and repeatable.
@@ -14,6 +18,7 @@ one seed (paired comparisons), and repeatable.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -21,7 +26,7 @@ from torch import nn
 from gradlab.perturbations import BitFlip, Chain, Clamp, Gaussian, Laplace, Poisson, Quantize, Stage, Uniform
 from gradlab.perturbations.chain import seed_of
 
-__all__ = ["AnalogChain", "Draws", "ReplayDraws", "quantize", "straight_through"]
+__all__ = ["AnalogChain", "Draws", "RangeGaussian", "ReplayDraws", "quantize", "straight_through"]
 
 
 class _StraightThrough(torch.autograd.Function):
@@ -83,6 +88,22 @@ class ReplayDraws(Draws):
         return self.noise[site].to(like.dtype)
 
 
+@dataclass(frozen=True)
+class RangeGaussian:
+    """Noise relative to a layer's output range: ``v + eta * max|v| * N(0, 1)``, the maximum over the whole tensor.
+
+    On a layer's outputs that is the range over the batch at hand (the inference noise of Wang et al.,
+    arXiv 2501.14531, as gradlab's companion experiments model it). A chain stage of the networks
+    only: ``eta = 0`` (or an all-zero tensor) leaves ``v`` as it is; straight-through backward.
+    """
+
+    eta: float
+
+    def __post_init__(self):
+        if not (isinstance(self.eta, (int, float)) and not isinstance(self.eta, bool) and 0 <= self.eta < float("inf")):
+            raise ValueError(f"RangeGaussian: eta must be a finite number >= 0, got {self.eta!r}")
+
+
 def quantize(v: torch.Tensor, q: Quantize, u: torch.Tensor | None = None) -> torch.Tensor:
     """``q`` applied to ``v`` as the compiled kernel applies it (bit for bit); ``u`` drives stochastic rounding."""
     p = float(q.precision)
@@ -116,7 +137,7 @@ def _flip_float32(v: torch.Tensor, b: BitFlip, u: torch.Tensor) -> torch.Tensor:
     return signed.view(torch.float32).to(v.dtype)
 
 
-def _apply(stage: Stage, v: torch.Tensor, draws: Draws, site: tuple[int, ...]) -> torch.Tensor:
+def _apply(stage: Stage | RangeGaussian, v: torch.Tensor, draws: Draws, site: tuple[int, ...]) -> torch.Tensor:
     """One stage on detached values (Clamp excepted, which keeps its own gradient)."""
     if isinstance(stage, Clamp):
         return torch.clamp(v, stage.lo, stage.hi)
@@ -124,6 +145,11 @@ def _apply(stage: Stage, v: torch.Tensor, draws: Draws, site: tuple[int, ...]) -
         if isinstance(draws, ReplayDraws):
             return v + draws.additive(site, v)
         return v + stage.sigma * draws.normal(site, v)
+    if isinstance(stage, RangeGaussian):
+        scale = float(v.abs().max()) if v.numel() else 0.0
+        if stage.eta == 0 or scale == 0:
+            return v
+        return v + (stage.eta * scale) * draws.normal(site, v)
     if isinstance(stage, Uniform):
         return v + stage.width * (draws.uniform(site, v) - 0.5)
     if isinstance(stage, Laplace):

@@ -90,7 +90,7 @@ def train_analog(
     - ``logit_activation``: the activation after the classifier too (the paper's code before April 2024).
 
     Columns: activation, family, param_*, control, model, data, depth, width, epoch, train_loss,
-    train_accuracy, test_accuracy (perturbed network, noise on at test), test_accuracy_clean.
+    train_accuracy, test_loss and test_accuracy (perturbed network, noise on at test), test_accuracy_clean.
     torch runs ``threads`` intra-op threads (1: runs go side by side).
     """
     act = gl.activation(activation)

@@ -167,20 +167,29 @@ class AnalogConv2d(nn.Conv2d):
 
 
 class Block(nn.Module):
-    """One layer, its output chain, then its activation (None: the output chain only)."""
+    """One layer, its output chain, then its activation (None: the output chain only).
+
+    ``bound`` (None: unbounded) caps the activation's output, ``min(f(z), bound)``: a number, or a
+    tensor that broadcasts over the batch (one threshold per unit: ProAct's clipping thresholds).
+    It is not a parameter and not saved with the weights; set it on a trained network.
+    """
 
     def __init__(self, layer: nn.Module, activation: AnalogActivation | None, *, analog: Analog,
                  placement: Placement, index: int):
         super().__init__()
         self.layer, self.activation, self.analog = layer, activation, analog
         self.output_chain = AnalogChain(placement.outputs, (index, SITES["outputs"]))
+        self.bound: torch.Tensor | float | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.layer(x)
         out = self.output_chain(z, self.analog.draws) if self.analog.noisy else z
         if self.activation is None:
             return out
-        return self.activation(out, z if self.analog.clean_gradient else None)
+        h = self.activation(out, z if self.analog.clean_gradient else None)
+        if self.bound is None:
+            return h
+        return torch.minimum(h, torch.as_tensor(self.bound, dtype=h.dtype, device=h.device))
 
 
 class AnalogDropout(nn.Module):

@@ -15,6 +15,7 @@ their activation, and the caller's random state is left alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -53,13 +54,16 @@ def paper_fcn(
     placement: Placement | None = None,
     dropout: float = 0.5,
     logit_activation: bool = False,
+    logit_chain: bool = True,
     seed: int = 0,
 ) -> AnalogNet:
     """The paper's fully connected network: ``sizes`` = [inputs, hidden..., classes], e.g. [784, 128, 64, 10].
 
-    Each hidden block is followed by dropout (0.5 in the paper's code). ``activation`` is anything
-    :func:`gradlab.activation` takes; ``chain`` is placed as :meth:`Placement.paper` says, or
-    ``placement`` gives every site's chain.
+    Each hidden block is followed by dropout (0.5 in the paper's code; 0: none). ``activation`` is
+    anything :func:`gradlab.activation` takes; ``chain`` is placed as :meth:`Placement.paper` says,
+    or ``placement`` gives every site's chain. ``logit_chain=False`` leaves the classifier's output
+    out of the output chain (the chain on the hidden layers' outputs only; its inputs and weights
+    keep theirs).
     """
     sizes = [check_int("sizes", s, minimum=1) for s in sizes]
     if len(sizes) < 2:
@@ -75,7 +79,8 @@ def paper_fcn(
             nn.init.kaiming_uniform_(linear.weight)
             last = i == len(sizes) - 2
             layers.append(Block(linear, act if (logit_activation or not last) else None, analog=analog,
-                                placement=where, index=i))
+                                placement=where if (logit_chain or not last) else replace(where, outputs=()),
+                                index=i))
             if not last and dropout:
                 layers.append(AnalogDropout(dropout, analog=analog, index=i))
     return AnalogNet(layers, analog, activation=act.act.label, placement=where)

@@ -61,20 +61,30 @@ def _generator(seed: int, *key: int) -> torch.Generator:
 
 
 @torch.no_grad()
-def evaluate(net: AnalogNet, x: torch.Tensor, y: torch.Tensor, *, noisy: bool, step: int) -> float:
-    """Accuracy of ``net`` on (x, y), perturbed (draws at ``step``) or clean; dropout off."""
+def _score(net: AnalogNet, x: torch.Tensor, y: torch.Tensor, *, noisy: bool, step: int) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``net`` on (x, y); a logit that is not finite is never the prediction."""
     was_training, was_noisy = net.training, net.analog.noisy
     net.eval()
     net.analog.noisy, net.analog.draws.step = noisy, step
-    correct = 0
+    correct, loss = 0, 0.0
     try:
         for start in range(0, len(y), EVAL_BATCH):
-            logits = net(x[start : start + EVAL_BATCH])
-            correct += int((logits.argmax(1) == y[start : start + EVAL_BATCH]).sum())
+            logits, labels = net(x[start : start + EVAL_BATCH]), y[start : start + EVAL_BATCH]
+            loss += float(nn.functional.cross_entropy(logits, labels, reduction="sum"))
+            finite = torch.where(torch.isfinite(logits), logits, -torch.inf)  # a flipped exponent: inf or nan
+            correct += int((finite.argmax(1) == labels).sum())
     finally:
         net.train(was_training)
         net.analog.noisy = was_noisy
-    return correct / len(y)
+    return loss / len(y), correct / len(y)
+
+
+def evaluate(net: AnalogNet, x: torch.Tensor, y: torch.Tensor, *, noisy: bool, step: int) -> float:
+    """Accuracy of ``net`` on (x, y), perturbed (draws at ``step``) or clean; dropout off.
+
+    Logits that are not finite (a bit flip in an exponent overflows) count as -inf: never predicted.
+    """
+    return _score(net, x, y, noisy=noisy, step=step)[1]
 
 
 def _logits(net: AnalogNet, x: torch.Tensor, control: str) -> torch.Tensor:
@@ -99,8 +109,9 @@ def train_network(
     lr: float = 1e-3,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Train ``net`` in place; one row per epoch: epoch, train_loss, train_accuracy, test_accuracy (perturbed
-    network), test_accuracy_clean. The rows depend only on the arguments (no timings), so reruns match byte for byte.
+    """Train ``net`` in place; one row per epoch: epoch, train_loss, train_accuracy (both over the epoch's
+    batches as they were trained), test_loss and test_accuracy (perturbed network), test_accuracy_clean. The
+    rows depend only on the arguments (no timings), so reruns match byte for byte.
 
     ``control`` is one of :data:`CONTROLS`; the ones that change the network itself (placement,
     logits) are built into ``net`` by its maker (:func:`gradlab.nn.experiment.build_network`),
@@ -135,12 +146,14 @@ def train_network(
             total_loss += float(loss.detach()) * len(y)
             correct += float((logits.argmax(1) == y).sum())
             step += 1
+        # Negative steps: scoring draws never repeat a training step's.
+        test_loss, test_accuracy = _score(net, data.x_test, data.y_test, noisy=True, step=-1 - epoch)
         rows.append({
             "epoch": epoch + 1,
             "train_loss": total_loss / n,
             "train_accuracy": correct / n,
-            # Negative steps: scoring draws never repeat a training step's.
-            "test_accuracy": evaluate(net, data.x_test, data.y_test, noisy=True, step=-1 - epoch),
+            "test_loss": test_loss,
+            "test_accuracy": test_accuracy,
             "test_accuracy_clean": evaluate(net, data.x_test, data.y_test, noisy=False, step=-1 - epoch),
         })
     net.analog.clean_gradient = False

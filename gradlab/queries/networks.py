@@ -1,4 +1,7 @@
-"""Network-level queries: gradient error through depth, and training under noise."""
+"""Network-level queries: gradient error through depth.
+
+Training under noise is the torch lab's (``gl.train_noisy`` is :func:`gradlab.nn.noisy.train_noisy`).
+"""
 from __future__ import annotations
 
 import math
@@ -18,7 +21,7 @@ from gradlab.queries._common import (
     identity_columns,
 )
 
-__all__ = ["depth_error", "train_noisy"]
+__all__ = ["depth_error"]
 
 def depth_error(
     activations: ActivationLike | Sequence[ActivationLike],
@@ -88,42 +91,3 @@ def _mean_stderr(values: np.ndarray) -> tuple[float, float]:
     mean = float(finite.mean()) if finite.size else math.nan
     stderr = float(finite.std(ddof=1) / np.sqrt(finite.size)) if finite.size > 1 else math.nan
     return mean, stderr
-
-
-def train_noisy(
-    activation_: ActivationLike,
-    chain: Chain | Stage | Sequence[Stage] | None,
-    *,
-    depth: int = 2,
-    hidden: int = 64,
-    epochs: int = 20,
-    batch: int = 32,
-    lr: float = 3e-3,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Train an MLP on scikit-learn's bundled digits with the chain in every forward pass.
-
-    Needs the ``lab`` extra (scikit-learn).  ``chain=None`` trains cleanly.
-    Returns one row per epoch: activation, depth, hidden, seed, epoch, train_loss,
-    train_accuracy, test_loss, test_accuracy (test evaluated through the same chain).
-    """
-    from gradlab._extras import require
-    from gradlab._validate import check_positive
-    from gradlab.engines.training import load_digits_split, train
-
-    require("lab", "train_noisy (scikit-learn's bundled digits)")
-    act = as_activations(activation_)[0]
-    ch = None if chain is None else as_chain(chain)
-    kwargs = dict(
-        depth=check_int("depth", depth, minimum=1),
-        hidden=check_int("hidden", hidden, minimum=1),
-        epochs=check_int("epochs", epochs, minimum=1),
-        batch=check_int("batch", batch, minimum=1),
-        lr=check_positive("lr", lr),
-        seed=check_int("seed", seed, minimum=0),
-    )
-    history = train(act, ch, load_digits_split(kwargs["seed"]), **kwargs)
-    frame = pd.DataFrame(history)
-    for k, v in (("activation", act.label), ("chain", repr(ch)), ("depth", depth), ("hidden", hidden), ("seed", seed)):
-        frame.insert(0, k, v)
-    return frame

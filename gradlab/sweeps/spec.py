@@ -313,7 +313,7 @@ def load_spec(spec) -> Spec:
 def _check_values(spec: Spec) -> None:
     """Build every activation and every chain of the grid (cheap): a bad value fails here, not mid-sweep."""
     from gradlab.activations import activation
-    from gradlab.engines.hardening import CLIPPING, MODES, WHERE, WORDS
+    from gradlab.conventions import CLIPPING, FLIP_SITES, FLIP_WORDS, TRAIN_MODES
     from gradlab.queries import METHODS, STATISTICS
 
     for text in spec.activations:
@@ -321,8 +321,8 @@ def _check_values(spec: Spec) -> None:
             activation(text)
         except (ValueError, TypeError) as exc:
             _refuse(f"activations: {exc}")
-    choices = {"method": METHODS, "statistic": STATISTICS, "train": MODES, "clipping": CLIPPING, "where": WHERE,
-               "word": tuple(WORDS)}
+    choices = {"method": METHODS, "statistic": STATISTICS, "train": TRAIN_MODES, "clipping": CLIPPING,
+               "where": FLIP_SITES, "word": tuple(FLIP_WORDS)}
     for key, allowed in choices.items():
         values = spec.fixed.get(key, [])
         values = list(values) if isinstance(values, list) else [values]

@@ -1,4 +1,4 @@
-"""gl.t_halfwidth, the one Student-t interval, against closed forms and tables."""
+"""gl.t_halfwidth, the one Student-t interval, against closed forms and tables; gl.t_summary by hand."""
 import math
 
 import numpy as np
@@ -37,6 +37,17 @@ def test_arrays_and_series_broadcast_and_one_sample_has_no_interval():
 def test_bad_level_is_refused_naming_it(level):
     with pytest.raises(ValueError, match=r"level must lie in \(0, 1\), got"):
         gl.t_halfwidth(1.0, 5, level)
+
+
+def test_t_summary_against_a_hand_computed_interval():
+    frame = pd.DataFrame({"g": ["a"] * 5 + ["b"], "test_accuracy": [0.90, 0.92, 0.94, 0.96, 0.98, 0.5]})
+    s = gl.t_summary(frame, ["g"]).set_index("g")
+    # mean 0.94, sd 0.0316228, stderr 0.0141421, t(0.975, 4) = 2.7764451
+    assert s.loc["a", "mean"] == pytest.approx(0.94)
+    assert s.loc["a", "ci_high"] - 0.94 == pytest.approx(2.7764451 * 0.0141421356, rel=1e-6)
+    assert s.loc["b", "seeds"] == 1 and np.isnan(s.loc["b", "ci_low"])
+    with pytest.raises(ValueError, match="no column 'accuracy'"):
+        gl.t_summary(frame, ["g"], value="accuracy")
 
 
 def test_bounded_intervals_are_logit_t_intervals_inside_the_bounds():

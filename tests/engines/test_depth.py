@@ -3,7 +3,6 @@ import pytest
 
 import gradlab as gl
 from gradlab.engines import depth as D
-from gradlab.engines import training as T
 
 PAPER = gl.analog(leakage=0.5, precision=256)
 
@@ -50,51 +49,6 @@ def test_depth_error_grows_with_depth_and_repeats_exactly():
     for _, part in a.groupby("activation"):
         assert part["input_rel_error"].iloc[1] > part["input_rel_error"].iloc[0] > 0
         assert part["input_rel_error_stderr"].iloc[0] > 0
-
-
-def test_training_gradients_match_finite_differences():
-    act = gl.activation("gelu")
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((4, 6)), rng.standard_normal((6, 3))]
-    biases = [rng.standard_normal(6), rng.standard_normal(3)]
-    x = rng.standard_normal((5, 4))
-    y = np.array([0, 2, 1, 1, 0])
-    _, gw, gb = T.gradients(act, weights, biases, x, y, None, ())
-    h = 1e-6
-    for layer, index in [(0, (1, 2)), (1, (5, 0))]:
-        up = [w.copy() for w in weights]
-        dn = [w.copy() for w in weights]
-        up[layer][index] += h
-        dn[layer][index] -= h
-        num = (T.gradients(act, up, biases, x, y, None, ())[0] - T.gradients(act, dn, biases, x, y, None, ())[0]) / (
-            2 * h
-        )
-        assert gw[layer][index] == pytest.approx(num, rel=1e-6, abs=1e-9)
-    up = [b.copy() for b in biases]
-    up[0][3] += h
-    dn = [b.copy() for b in biases]
-    dn[0][3] -= h
-    num = (T.gradients(act, weights, up, x, y, None, ())[0] - T.gradients(act, weights, dn, x, y, None, ())[0]) / (
-        2 * h
-    )
-    assert gb[0][3] == pytest.approx(num, rel=1e-6, abs=1e-9)
-
-
-def test_clean_training_reaches_clean_mlp_accuracy_and_repeats():
-    hist = gl.train_noisy("relu", None, depth=2, epochs=10, seed=0)
-    assert hist["test_accuracy"].iloc[-1] > 0.9
-    assert hist["train_loss"].iloc[-1] < hist["train_loss"].iloc[0]
-    again = gl.train_noisy("relu", None, depth=2, epochs=10, seed=0)
-    assert hist.equals(again)
-
-
-def test_noisy_training_runs_through_the_chain():
-    clean = gl.train_noisy("gelu", None, epochs=2, seed=1)
-    noisy = gl.train_noisy("gelu", gl.analog(0.5, 16), epochs=2, seed=1)
-    assert not clean["test_loss"].equals(noisy["test_loss"])
-    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
-        gl.train_noisy("gelu", None, epochs=0)
-
 
 
 def test_depth_statistics_with_one_finite_value_have_no_standard_error_and_no_warning():
