@@ -7,7 +7,6 @@ train networks (``gl.train_noisy``, ``gl.train_analog``, the companion experimen
 from __future__ import annotations
 
 # ruff: noqa: E402 -- the check for torch comes before the modules that import it
-
 from gradlab._extras import require
 
 # The install command names the way this gradlab was installed (a checkout, a wheel, an index).

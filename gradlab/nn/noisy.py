@@ -50,7 +50,7 @@ def train_noisy(
 ) -> pd.DataFrame:
     """Train the digits MLP (:func:`digits_mlp`) with the chain on every hidden pre-activation, training and test.
 
-    Needs the ``torch`` extra (``pip install -e '.[torch]'``). ``chain=None`` trains cleanly. The
+    Needs the ``torch`` extra. ``chain=None`` trains cleanly. The
     chain acts in every forward pass (fresh draws at every step, from ``seed``); backward, its
     noise and quantization are straight-through, a Clamp masks (AnalogVNN's rule), and f' is taken
     at the perturbed value. Adam, one torch thread, the fixed split of :func:`~gradlab.nn.load_dataset`
