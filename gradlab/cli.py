@@ -261,8 +261,9 @@ def _cmd_figures(args: argparse.Namespace) -> None:
     if args.list:
         import textwrap
 
+        pad = max(map(len, ALL_FIGURES)) + 2  # the longest name and two spaces
         for name, recipe in ALL_FIGURES.items():
-            print(textwrap.fill(f"{name:<20}{recipe.__doc__.splitlines()[0]}", WIDTH, subsequent_indent=" " * 20))
+            print(textwrap.fill(f"{name:<{pad}}{recipe.__doc__.splitlines()[0]}", WIDTH, subsequent_indent=" " * pad))
         return
     names = _figure_names(args)
     write_figures(names, _output_dir(args), fmt=args.format, fast=args.fast, data=args.data, required=bool(args.only))
