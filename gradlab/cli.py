@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -155,13 +156,31 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 1 if report.verdict == "bug" else 0
 
 
+@contextlib.contextmanager
+def _one_line_warnings(who: str):
+    """gradlab's own warnings (a damaged or unwritable sweep cache) as one line each on stderr."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("gradlab"):
+            print(f"{who}: warning: {message}", file=sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        previous = warnings.showwarning
+        warnings.showwarning = show
+        yield
+
+
 def _cmd_sweep(args: argparse.Namespace) -> None:
     from gradlab._io import check_table_path, save_table
 
     check_table_path(args.out)  # before the sweep, not after
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
-    df = gl.sweep(args.spec, client=args.scheduler or args.workers, cache=not args.no_cache)
+    with _one_line_warnings("gradlab sweep"):
+        df = gl.sweep(args.spec, client=args.scheduler or args.workers, cache=not args.no_cache)
     path = save_table(df, args.out)
     print(f"wrote {len(df)} rows to {path}")
 
