@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-__all__ = ["CHUNK_BYTES", "Budget", "check_memory", "check_samples", "get_budget", "set_budget"]
+__all__ = ["CHUNK_BYTES", "OPERATIONS_PER_SAMPLE", "Budget", "check_memory", "check_operations", "check_samples",
+           "get_budget", "set_budget"]
 
 #: Working-set size of one chunk of engine arrays: large enough to amortize calls, small enough to stay cheap.
 CHUNK_BYTES = 32 << 20
@@ -106,4 +107,20 @@ def check_samples(what: str, n: float) -> None:
         raise ValueError(
             f"{what} asks for {n:.3g} random samples in all, over the budget of {limit:.3g} "
             "(raise it with gl.set_budget(samples=...) or $GRADLAB_SAMPLE_BUDGET, or ask for fewer)"
+        )
+
+
+#: Arithmetic work (multiply-adds of a network) counted as one random sample: a sample costs ~13 ns, a
+#: multiply-add in NumPy's matrix products ~1 ns on 2 cores.
+OPERATIONS_PER_SAMPLE = 10
+
+
+def check_operations(what: str, n: float) -> None:
+    """Refuse when ``what`` (e.g. a training run) would do more multiply-adds than the sample budget allows."""
+    limit = get_budget().samples * OPERATIONS_PER_SAMPLE
+    if n > limit:
+        raise ValueError(
+            f"{what} asks for about {n:.3g} multiply-adds, over the budget of {limit:.3g} ({OPERATIONS_PER_SAMPLE} "
+            "per random sample of the sample budget; raise it with gl.set_budget(samples=...) or "
+            "$GRADLAB_SAMPLE_BUDGET, or ask for less)"
         )

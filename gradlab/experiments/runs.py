@@ -15,7 +15,7 @@ import pandas as pd
 from gradlab._threads import single_blas_thread
 from gradlab._validate import check_choice, check_int, check_interval, check_positive
 from gradlab.engines.hardening import CLIPPING, MODES, WHERE, WORDS, evaluate, fit, thresholds
-from gradlab.queries._common import ActivationLike, as_activations
+from gradlab.queries._common import ActivationLike, arguments_checked, as_activations
 
 __all__ = ["bitflip_faults", "bitflip_resilience", "noise_tolerance", "train_modes"]
 
@@ -44,9 +44,9 @@ def _no_chain(chain, noise: str) -> None:
 
 
 def _training(depth, hidden, epochs, batch, lr, seed) -> dict:
-    return dict(depth=check_int("depth", depth, minimum=1), hidden=check_int("hidden", hidden, minimum=1),
-                epochs=check_int("epochs", epochs, minimum=1), batch=check_int("batch", batch, minimum=1),
-                lr=check_positive("lr", lr), seed=check_int("seed", seed, minimum=0))
+    from gradlab.queries.networks import check_training
+
+    return check_training(depth, hidden, epochs, batch, lr, seed)
 
 
 def train_modes(
@@ -81,6 +81,7 @@ def train_modes(
     kw = _training(depth, hidden, epochs, batch, lr, seed)
     eta_train = check_interval("train_noise", train_noise, 0.0, 1e3)
     precision = check_positive("qat_precision", qat_precision)
+    arguments_checked()
     rows = []
     for mode in modes:
         with single_blas_thread():  # small products between threaded kernels: see gradlab._threads
@@ -127,6 +128,7 @@ def bitflip_faults(
     places = _choices("where", where, WHERE)
     word = check_choice("word", word, WORDS)
     kw = _training(depth, hidden, epochs, batch, lr, seed)
+    arguments_checked()
     with single_blas_thread():  # small products between threaded kernels: see gradlab._threads
         net = fit(act, "clean", train_noise=0.0, qat_precision=1.0, **kw)
         clips = {rule: thresholds(net, rule) for rule in rules}

@@ -1,6 +1,8 @@
 """What every query shares: turning user arguments into activations, chains and grids; identity columns."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -10,8 +12,34 @@ from gradlab.conventions import METHODS
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Stage
 
-__all__ = ["FRAME_BYTES", "METHODS", "ActivationLike", "as_activations", "as_chain", "as_chains", "as_grid",
-           "identity_columns", "seed_tuple"]
+__all__ = ["FRAME_BYTES", "METHODS", "ActivationLike", "ArgumentsChecked", "arguments_checked", "as_activations",
+           "as_chain", "as_chains", "as_grid", "check_only", "identity_columns", "seed_tuple"]
+
+_CHECK_ONLY = contextvars.ContextVar("gradlab_check_only", default=False)
+
+
+class ArgumentsChecked(Exception):
+    """Raised by a query inside :func:`check_only` once its arguments and its budget passed, before any work."""
+
+
+@contextlib.contextmanager
+def check_only():
+    """Queries called inside check their arguments and their budget, then raise ArgumentsChecked.
+
+    The sweep runner checks every point of a grid this way before it runs the first: the checks
+    are the queries' own, so a point refused mid-sweep cannot be accepted up front.
+    """
+    token = _CHECK_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CHECK_ONLY.reset(token)
+
+
+def arguments_checked() -> None:
+    """Where a query's checks end and its work begins: stop here inside :func:`check_only`."""
+    if _CHECK_ONLY.get():
+        raise ArgumentsChecked
 
 #: A name or expression, an Activation, a NumericActivation, or a PyTorch callable (see gl.activation).
 ActivationLike = str | Activation | NumericActivation | Callable

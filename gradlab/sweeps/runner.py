@@ -34,7 +34,7 @@ from gradlab._progress import Progress
 from gradlab.sweeps.spec import QUERIES, Spec, load_spec, make_chain
 from gradlab.sweeps.store import PointStore
 
-__all__ = ["cache_root", "run_point", "sweep"]
+__all__ = ["cache_root", "check_points", "run_point", "sweep"]
 
 #: Batches per Dask worker thread: enough to balance uneven points, few enough to keep overhead small.
 BATCHES_PER_THREAD = 4
@@ -59,6 +59,29 @@ def _cell(value):
     if isinstance(value, list):
         return f"({value[0]!r}, {value[1]!r})"
     return value
+
+
+def check_points(spec: Spec) -> None:
+    """Check every point's arguments and budget with the query's own checks, before any point runs.
+
+    Each point's query is called inside :func:`gradlab.queries._common.check_only`, which stops it
+    where its work would begin.  Replicates differ only in their seeds: the first stands for all.
+    """
+    from gradlab.queries._common import ArgumentsChecked, check_only
+
+    reps = [i for i, a in enumerate(spec.axes) if a.where == "replicate"]
+    shape = [1 if i in reps else n for i, n in enumerate(spec.shape)]
+    with check_only():
+        for index in np.ndindex(*shape):
+            try:
+                run_point(spec, index)
+            except ArgumentsChecked:
+                continue
+            except (ValueError, TypeError) as exc:
+                point = {k: _cell(v) for k, v in spec.point(index).items() if k != "replicate"}
+                where = f" at the point {point}" if point else ""
+                raise ValueError(f"sweep spec: {spec.query}{where}: {exc}") from None
+            raise AssertionError(f"{spec.query} ran without checking its arguments first")  # a query to fix
 
 
 def run_point(spec: Spec, index: tuple[int, ...]) -> pd.DataFrame:
@@ -184,7 +207,8 @@ def sweep(
         product_error_stats, depth_error or train_noisy), ``activations``, ``seed``, the query's
         keyword arguments and a ``[chain]`` table (``kind = "analog"`` and the arguments of
         :func:`gradlab.analog`).  A list where the query takes one value is an axis; axes are
-        crossed.  Checked whole before any work: a bad key, type or value is a ValueError naming it.
+        crossed.  Checked whole before any work: a bad key, type or value is a ValueError naming it,
+        and so is a value any point's query would refuse, or a point over the budget.
     client : None (run here, point after point), a ``dask.distributed.Client``, a number of local
         Dask worker processes (a LocalCluster started and closed here), or a scheduler address
         (``"tcp://host:8786"``).  Dask needs the ``sweep`` extra.
@@ -202,6 +226,7 @@ def sweep(
     run here, on Dask or resumed: point p uses seed (seed, *p).
     """
     s = load_spec(spec)
+    check_points(s)
     if client is not None and not (isinstance(client, str) or hasattr(client, "submit")):
         if isinstance(client, bool) or not isinstance(client, int) or client < 1:
             raise ValueError(f"client must be None, a dask Client, a number of workers >= 1 or an address, "
