@@ -40,8 +40,18 @@ def _parse_bytes(text: str) -> float:
         value = float(t[: len(t) - len(unit)]) * _UNITS[unit]
     except ValueError:
         raise ValueError(f"GRADLAB_MEMORY_BUDGET must look like 8G, 500M or a number of bytes, got {text!r}") from None
-    if not value > 0:
-        raise ValueError(f"GRADLAB_MEMORY_BUDGET must be > 0, got {text!r}")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"GRADLAB_MEMORY_BUDGET must be a finite number of bytes > 0, got {text!r}")
+    return value
+
+
+def _parse_samples(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"GRADLAB_SAMPLE_BUDGET must be a number of samples such as 1e11, got {text!r}") from None
+    if not 1 <= value < float("inf"):
+        raise ValueError(f"GRADLAB_SAMPLE_BUDGET must be a finite number >= 1, got {text!r}")
     return value
 
 
@@ -54,7 +64,7 @@ def _default() -> Budget:
     samples = os.environ.get("GRADLAB_SAMPLE_BUDGET")
     return Budget(
         memory=_parse_bytes(memory) if memory else physical / 4,
-        samples=float(samples) if samples else 1e11,
+        samples=_parse_samples(samples) if samples else 1e11,
     )
 
 

@@ -121,6 +121,10 @@ def _parse_range(text: str):
         raise ValueError(f"--x must look like START:STOP:N with numbers, got {text!r}") from None
     if n < 1:
         raise ValueError(f"--x: N must be >= 1, got {n}")
+    from gradlab._budget import check_memory
+    from gradlab.queries import FRAME_BYTES
+
+    check_memory(f"--x with N = {n} points", float(n) * FRAME_BYTES)  # before the grid exists
     return np.linspace(start, stop, n)
 
 

@@ -8,7 +8,7 @@ level of one seed sees the same network.  :func:`noise_tolerance` and
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
@@ -24,15 +24,22 @@ EVAL_NOISE = (0.0, 0.01, 0.03, 0.1, 0.3)
 BER = (0.0, 1e-6, 1e-5, 1e-4, 1e-3)
 
 
+def _sequence(name: str, values, what: str) -> list:
+    if isinstance(values, (str, bytes, dict, set)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be {what}, got {values!r:.80}")
+    return list(values)
+
+
 def _levels(name: str, values, lo: float, hi: float) -> list[float]:
-    items = [values] if isinstance(values, (int, float)) else list(values)
+    items = [values] if isinstance(values, (int, float)) else _sequence(name, values, "a number or a list of numbers")
     if not items:
         raise ValueError(f"{name} must hold at least one value")
     return [check_interval(name, v, lo, hi) for v in items]
 
 
 def _choices(name: str, values, allowed) -> list[str]:
-    items = [values] if isinstance(values, str) else list(values)
+    items = [values] if isinstance(values, str) else _sequence(
+        name, values, f"one of {', '.join(map(repr, allowed))} or a list of them")
     if not items:
         raise ValueError(f"{name} must hold at least one of {', '.join(map(repr, allowed))}")
     return [check_choice(name, v, allowed) for v in items]
@@ -149,8 +156,8 @@ def bitflip_faults(
 def _grid_run(query: str, activations, depth, seeds: int, fixed: dict, client, cache, progress) -> pd.DataFrame:
     from gradlab.sweeps import sweep
 
-    texts = [activations] if isinstance(activations, str) else list(activations)
-    if not texts or not all(isinstance(a, str) for a in texts):
+    texts = [activations] if isinstance(activations, str) else activations
+    if not isinstance(texts, (list, tuple)) or not texts or not all(isinstance(a, str) for a in texts):
         raise ValueError(f"activations must be names or expressions (strings), got {activations!r}")
     spec = {"query": query, "activations": texts, "seed": 0, "replicates": check_int("seeds", seeds, minimum=2),
             "depth": [check_int("depth", d, minimum=1) for d in ([depth] if isinstance(depth, int) else depth)],

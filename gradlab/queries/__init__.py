@@ -3,7 +3,7 @@
 One module per topic: errors (gradient_error, error_near_zero), products (the input x weight
 maps), shapes (properties of the activations themselves), networks (depth, training).
 """
-from gradlab.queries._common import METHODS, as_activations, as_chain, as_grid
+from gradlab.queries._common import FRAME_BYTES, METHODS, as_activations, as_chain, as_grid
 from gradlab.queries.errors import DEFAULT_SAMPLES, STATISTICS, error_near_zero, gradient_error
 from gradlab.queries.networks import depth_error, train_noisy
 from gradlab.queries.products import product_error_map, product_error_stats
@@ -11,6 +11,7 @@ from gradlab.queries.shapes import activation_curves, effective_precision, step_
 
 __all__ = [
     "DEFAULT_SAMPLES",
+    "FRAME_BYTES",
     "METHODS",
     "STATISTICS",
     "activation_curves",

@@ -50,6 +50,9 @@ def as_activations(acts: ActivationLike | Sequence[ActivationLike]) -> list[Acti
     # A callable is one activation even when iterable (torch's nn.Sequential is both).
     if isinstance(acts, (str, Activation, NumericActivation)) or callable(acts):
         items = [acts]
+    elif isinstance(acts, (dict, set, frozenset)):
+        raise TypeError(f"activations must be a name, an Activation or a list of them, not a {type(acts).__name__} "
+                        f"(its order or its values would be guessed), got {acts!r:.80}")
     elif isinstance(acts, Iterable) and not isinstance(acts, bytes):
         items = list(acts)
     else:
@@ -98,7 +101,12 @@ def as_chains(chains: Chain | Stage | Sequence[Stage] | Sequence[Chain]) -> list
 
 
 def as_grid(name: str, values) -> np.ndarray:
-    """A non-empty 1-D float64 array of finite values."""
+    """A non-empty 1-D float64 array of finite values (numbers only: no strings, booleans or complex numbers)."""
+    raw = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    if raw.dtype.kind not in "iuf" or raw.dtype == object:
+        what = {"b": "booleans", "U": "strings", "S": "strings", "c": "complex numbers"}.get(raw.dtype.kind, "")
+        got = f"{what} {values!r:.60}" if what else f"{values!r:.80}"
+        raise TypeError(f"{name} must be a number or a 1-D sequence of real numbers, got {got}")
     try:
         arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
     except (TypeError, ValueError):
