@@ -33,7 +33,7 @@ def test_huge_and_subnormal_numbers_get_the_parameters_own_message(call, message
     (lambda: gl.chain(None), "chain takes stages (Gaussian, Clamp, ...) or one list of them, got None"),
     (lambda: gl.gradient_error({"relu": 1}, CHAIN, [0.0]), "activations must be a name, an Activation or a list of "
      "them, not a dict"),
-    (lambda: gl.gradient_error("relu", CHAIN, ["0.1"]), "x must be a number or a 1-D sequence of real numbers, got "
+    (lambda: gl.gradient_error("relu", CHAIN, ["0.1"]), "x must be a number or a 1-D sequence of numbers, got "
      "strings ['0.1']"),
     (lambda: gl.depth_error("relu", CHAIN, depth=[True]), "depth must be an integer, got True"),
     (lambda: CHAIN.apply(None), "x must be a number or an array of real numbers, got None"),

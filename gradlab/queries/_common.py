@@ -106,7 +106,7 @@ def as_grid(name: str, values) -> np.ndarray:
     if raw.dtype.kind not in "iuf" or raw.dtype == object:
         what = {"b": "booleans", "U": "strings", "S": "strings", "c": "complex numbers"}.get(raw.dtype.kind, "")
         got = f"{what} {values!r:.60}" if what else f"{values!r:.80}"
-        raise TypeError(f"{name} must be a number or a 1-D sequence of real numbers, got {got}")
+        raise TypeError(f"{name} must be a number or a 1-D sequence of numbers, got {got}")
     try:
         arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
     except (TypeError, ValueError):
