@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-__all__ = ["CHUNK_BYTES", "Budget", "check_memory", "check_samples", "get_budget", "set_budget"]
+__all__ = ["CHUNK_BYTES", "OPERATIONS_PER_SAMPLE", "Budget", "check_memory", "check_operations", "check_samples",
+           "get_budget", "set_budget"]
 
 #: Working-set size of one chunk of engine arrays: large enough to amortize calls, small enough to stay cheap.
 CHUNK_BYTES = 32 << 20
@@ -39,8 +40,18 @@ def _parse_bytes(text: str) -> float:
         value = float(t[: len(t) - len(unit)]) * _UNITS[unit]
     except ValueError:
         raise ValueError(f"GRADLAB_MEMORY_BUDGET must look like 8G, 500M or a number of bytes, got {text!r}") from None
-    if not value > 0:
-        raise ValueError(f"GRADLAB_MEMORY_BUDGET must be > 0, got {text!r}")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"GRADLAB_MEMORY_BUDGET must be a finite number of bytes > 0, got {text!r}")
+    return value
+
+
+def _parse_samples(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"GRADLAB_SAMPLE_BUDGET must be a number of samples such as 1e11, got {text!r}") from None
+    if not 1 <= value < float("inf"):
+        raise ValueError(f"GRADLAB_SAMPLE_BUDGET must be a finite number >= 1, got {text!r}")
     return value
 
 
@@ -53,7 +64,7 @@ def _default() -> Budget:
     samples = os.environ.get("GRADLAB_SAMPLE_BUDGET")
     return Budget(
         memory=_parse_bytes(memory) if memory else physical / 4,
-        samples=float(samples) if samples else 1e11,
+        samples=_parse_samples(samples) if samples else 1e11,
     )
 
 
@@ -106,4 +117,20 @@ def check_samples(what: str, n: float) -> None:
         raise ValueError(
             f"{what} asks for {n:.3g} random samples in all, over the budget of {limit:.3g} "
             "(raise it with gl.set_budget(samples=...) or $GRADLAB_SAMPLE_BUDGET, or ask for fewer)"
+        )
+
+
+#: Arithmetic work (multiply-adds of a network) counted as one random sample: a sample costs ~13 ns, a
+#: multiply-add in NumPy's matrix products ~1 ns on 2 cores.
+OPERATIONS_PER_SAMPLE = 10
+
+
+def check_operations(what: str, n: float) -> None:
+    """Refuse when ``what`` (e.g. a training run) would do more multiply-adds than the sample budget allows."""
+    limit = get_budget().samples * OPERATIONS_PER_SAMPLE
+    if n > limit:
+        raise ValueError(
+            f"{what} asks for about {n:.3g} multiply-adds, over the budget of {limit:.3g} ({OPERATIONS_PER_SAMPLE} "
+            "per random sample of the sample budget; raise it with gl.set_budget(samples=...) or "
+            "$GRADLAB_SAMPLE_BUDGET, or ask for less)"
         )

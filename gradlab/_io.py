@@ -32,9 +32,17 @@ CACHE_HOME = "$GRADLAB_CACHE_DIR (default ~/.cache/gradlab)"
 def cache_home() -> Path:
     """gradlab's cache directory: ``$GRADLAB_CACHE_DIR``, else ``~/.cache/gradlab`` (not created here).
 
-    Read on every call, so a changed environment (a test, a worker) takes effect at once.
+    Read on every call, so a changed environment (a test, a worker) takes effect at once.  An empty
+    value is unset; a relative one is refused (it would put the cache wherever the process happens to run).
     """
-    return Path(os.environ.get("GRADLAB_CACHE_DIR") or Path.home() / ".cache" / "gradlab")
+    value = os.environ.get("GRADLAB_CACHE_DIR", "")
+    if not value.strip():
+        return Path.home() / ".cache" / "gradlab"
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        raise ValueError(f"GRADLAB_CACHE_DIR must be an absolute path, got {value!r} (relative to the current "
+                         "directory, the cache would move with it); unset it for ~/.cache/gradlab")
+    return path
 
 
 #: Resolution of raster output (PNG), dots per inch: sharp in print at column width.

@@ -9,6 +9,8 @@ import difflib
 import math
 from collections.abc import Iterable
 
+import numpy as np
+
 __all__ = [
     "check_choice",
     "check_finite",
@@ -23,16 +25,26 @@ def _describe(value: object) -> str:
     # NumPy scalars print as np.float64(nan) since NumPy 2; users typed nan.
     if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         value = value.item()
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        # 10**400 has 401 digits (and past 4300 repr() itself refuses): its size is what matters.
+        return f"{'-' if value < 0 else ''}an integer of about 10**{int(value.bit_length() * 0.30103)}"
     return repr(value)
 
 
 def check_finite(name: str, value: object) -> float:
     """Return ``value`` as a float; refuse non-numbers, NaN and infinities."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (int, float)) and not hasattr(
+            value, "__float__"):
         raise TypeError(f"{name} must be a real number, got {_describe(value)}")
     if getattr(value, "ndim", 0) != 0:
         raise TypeError(f"{name} must be a single real number, got an array of shape {value.shape}")
-    v = float(value)
+    if isinstance(value, complex) or np.iscomplexobj(value):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float64, such as 10**400
+        raise ValueError(f"{name} must be a finite real number (at most about 1.8e308), got {_describe(value)}") \
+            from None
     if not math.isfinite(v):
         raise ValueError(f"{name} must be a finite real number, got {_describe(value)}")
     return v
@@ -67,7 +79,7 @@ def check_interval(
 
 def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
     """Return ``value`` as an int (integral floats accepted) that is >= ``minimum``."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_, str, bytes)):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     try:
         v = int(value)  # type: ignore[call-overload]

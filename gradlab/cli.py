@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -52,15 +53,26 @@ def _cmd_list(args: argparse.Namespace) -> None:
             print(textwrap.fill(f"{indent}{defaults}  [{allowed}]", WIDTH, subsequent_indent=indent + "  "))
 
 
+#: The prefix that asks the command line to import a module: ``py:MODULE:NAME`` or ``py:FILE.py:NAME``.
+IMPORT_PREFIX = "py:"
+
+_IMPORT_HELP = ("py:MODULE:NAME or py:FILE.py:NAME imports that module, running its code: the py: prefix is the "
+                "explicit request, and nothing else imports")
+
+
 def _user_object(spec: str):
-    """A 'module:name' argument: the user's own object (importing the module runs it, at the user's request)."""
+    """A 'py:module:name' argument: the user's own object (importing the module runs it, at the user's request)."""
     from gradlab.cli_objects import load_object
 
-    return load_object(spec)
+    if not spec.startswith(IMPORT_PREFIX):
+        raise ValueError(f"{spec!r} looks like MODULE:NAME, but a module is imported only when asked: write "
+                         f"py:{spec} to import it (running its code), or give a built-in name or an expression")
+    return load_object(spec[len(IMPORT_PREFIX):])
 
 
 def _is_object_spec(text: str) -> bool:
-    # Expressions never hold ':'; module:name and file.py:name always do.
+    # Expressions never hold ':'; py:module:name and py:file.py:name always do.  Without the prefix,
+    # _user_object refuses it: an argument's shape alone never imports a module.
     return ":" in text
 
 
@@ -68,7 +80,8 @@ def _cmd_show(args: argparse.Namespace) -> None:
     if _is_object_spec(args.name):
         if args.params:
             raise ValueError(f"parameters cannot be given for {args.name!r}: a callable's parameters are its own")
-        print(gl.activation(_user_object(args.name), name=args.name.rpartition(":")[2]).describe())
+        obj = _user_object(args.name)
+        print(gl.activation(obj, name=args.name.rpartition(":")[2]).describe())
         return
     [act] = _activations([args.name, *args.params], args.kink)
     kinks = act.kinks()
@@ -114,6 +127,10 @@ def _parse_range(text: str):
         raise ValueError(f"--x must look like START:STOP:N with numbers, got {text!r}") from None
     if n < 1:
         raise ValueError(f"--x: N must be >= 1, got {n}")
+    from gradlab._budget import check_memory
+    from gradlab.queries import FRAME_BYTES
+
+    check_memory(f"--x with N = {n} points", float(n) * FRAME_BYTES)  # before the grid exists
     return np.linspace(start, stop, n)
 
 
@@ -161,6 +178,23 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 1 if report.verdict == "bug" else 0
 
 
+@contextlib.contextmanager
+def _one_line_warnings(who: str):
+    """gradlab's own warnings (a damaged or unwritable sweep cache) as one line each on stderr."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("gradlab"):
+            print(f"{who}: warning: {message}", file=sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        previous = warnings.showwarning
+        warnings.showwarning = show
+        yield
+
+
 def _cmd_sweep(args: argparse.Namespace) -> None:
     from gradlab._io import check_table_path, save_table
     from gradlab.sweeps.runner import check_client
@@ -171,7 +205,8 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
     # Before any work (no progress bar, no cluster): the sweep extra, and a scheduler that answers.
     check_client(args.workers, "--workers")
     check_client(args.scheduler, "--scheduler")
-    df = gl.sweep(args.spec, client=args.scheduler or args.workers, cache=not args.no_cache)
+    with _one_line_warnings("gradlab sweep"):
+        df = gl.sweep(args.spec, client=args.scheduler or args.workers, cache=not args.no_cache)
     path = save_table(df, args.out)
     print(f"wrote {len(df)} rows to {path}")
 
@@ -320,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_list)
 
     p = command("show", "formula, derivative, kinks, GSD and smoothness of one activation")
-    p.add_argument("name", help="built-in name or expression in x, e.g. 'relu_gelu(i=0.5)' or 'x*tanh(x)'")
+    p.description = f"Describe one activation: a built-in, an expression, or your own function. {_IMPORT_HELP}."
+    p.add_argument("name", help="built-in name or expression in x, e.g. 'relu_gelu(i=0.5)' or 'x*tanh(x)', or "
+                   "py:MODULE:NAME / py:FILE.py:NAME of a PyTorch or NumPy function (imports it)")
     p.add_argument("params", nargs="*", help="parameters as NAME=VALUE, e.g. i=0.5 (the same as relu_gelu(i=0.5))")
     p.add_argument("--kink", default=None, choices=KINK_CHOICES, help=KINK_HELP)
     p.set_defaults(run=_cmd_show)
@@ -354,12 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Check a claimed derivative (a hand-written backward) against the true derivative of FORWARD on a grid dense "
         "near 0 and near every kink; print the verdict (ok, convention: differs only at kinks, or bug), the kinks, "
         "the wrong intervals and, for a bug, the gradient error it causes under the analog chain. Exit status 1 for "
-        "a bug. MODULE:NAME arguments import the named module (running its code): that is your explicit request."
+        f"a bug. {_IMPORT_HELP}."
     )
     p.add_argument("forward", metavar="FORWARD",
-                   help="built-in name or expression in x (the truth is symbolic), or MODULE:NAME / FILE.py:NAME of "
-                   "a PyTorch or NumPy function")
-    p.add_argument("--derivative", metavar="MODULE:NAME",
+                   help="built-in name or expression in x (the truth is symbolic), or py:MODULE:NAME / "
+                   "py:FILE.py:NAME of a PyTorch or NumPy function (imports it)")
+    p.add_argument("--derivative", metavar="py:MODULE:NAME",
                    help="the claim: a function returning f' (NumPy or PyTorch), or a PyTorch module / "
                    "autograd.Function whose backward is the claim; left out, the backward of a PyTorch FORWARD")
     p.add_argument("--x", metavar="START:STOP:N", help="the grid (default -6:6:10001), plus points near 0 and kinks")

@@ -1,4 +1,5 @@
-"""Objects named on the command line as MODULE:NAME or FILE.py:NAME (``gradlab audit``, ``gradlab show``).
+"""Objects named on the command line as py:MODULE:NAME or py:FILE.py:NAME (``gradlab audit``, ``gradlab show``;
+the command line strips the ``py:`` prefix, without which it imports nothing).
 
 Loading one imports, and so runs, the user's module: it is for the user's own explicit request,
 so only the command line does it; the library never imports user files.

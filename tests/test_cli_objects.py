@@ -27,18 +27,18 @@ def test_command_line_audit(tmp_path, monkeypatch, capsys):
         out = capsys.readouterr()
         return code, out.out, out.err
 
-    code, out, err = run("silu", "--derivative", "audit_cli_grads:silu_grad", "--x=-3:3:301")
+    code, out, err = run("silu", "--derivative", "py:audit_cli_grads:silu_grad", "--x=-3:3:301")
     assert code == 0, err
     assert out.splitlines()[0].endswith(": ok")
-    code, out, err = run("silu", "--derivative", "audit_cli_grads:silu_bad", "--x=-3:3:301", "--out", "a.csv")
+    code, out, err = run("silu", "--derivative", "py:audit_cli_grads:silu_bad", "--x=-3:3:301", "--out", "a.csv")
     assert code == 1 and ": bug" in out and "gradient error" in out
     assert (tmp_path / "a.csv").exists()
-    code, out, err = run("relu", "--derivative", "audit_cli_grads.py:relu_grad", "--no-impact")
+    code, out, err = run("relu", "--derivative", "py:audit_cli_grads.py:relu_grad", "--no-impact")
     assert code == 0 and "follows right" in out
     for args, message in [
-        (("relu", "--derivative", "audit_cli_grads:nope"), "has no attribute 'nope'"),
-        (("relu", "--derivative", "nomodule_here:f"), "No module named 'nomodule_here'"),
-        (("relu", "--derivative", "audit_cli_grads"), "MODULE:NAME"),
+        (("relu", "--derivative", "py:audit_cli_grads:nope"), "has no attribute 'nope'"),
+        (("relu", "--derivative", "py:nomodule_here:f"), "No module named 'nomodule_here'"),
+        (("relu", "--derivative", "py:audit_cli_grads"), "MODULE:NAME"),
         (("relu",), "derivative is required"),
     ]:
         code, out, err = run(*args)
@@ -58,9 +58,41 @@ def test_command_line_audit_of_a_step_function(tmp_path, monkeypatch, capsys):
             return np.zeros_like(x)
     """))
     monkeypatch.chdir(tmp_path)
-    code = main(["audit", "audit_stairs.py:stair", "--derivative", "audit_stairs.py:stair_grad"])
+    code = main(["audit", "py:audit_stairs.py:stair", "--derivative", "py:audit_stairs.py:stair_grad"])
     out = capsys.readouterr().out
     assert code == 0, out
     lines = out.splitlines()
     assert lines[0].endswith(": ok") and "jump of f" in out and "1/16" not in out
     assert "192 jumps of f" in out and len(lines) < 40  # 192 jumps summarised, not listed
+
+
+def test_a_module_is_imported_only_with_the_explicit_py_prefix(tmp_path):
+    """`gradlab show this:s` used to import the module `this` (printing the Zen of Python) by the argument's shape."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import gradlab as gl
+
+    root = str(Path(gl.__file__).resolve().parent.parent)  # this checkout's gradlab, run from tmp_path
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+
+    def gradlab(*args):
+        return subprocess.run([sys.executable, "-m", "gradlab.cli", *args], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=120, env=env)
+
+    (tmp_path / "marks.py").write_text("open('imported', 'w').close()\nimport numpy as np\nf = np.sin\n")
+    for args in (("show", "this:s"), ("audit", "this:s", "--derivative", "marks:f"),
+                 ("audit", "relu", "--derivative", "marks:f"), ("show", "marks.py:f")):
+        run = gradlab(*args)
+        assert run.returncode == 2, args
+        assert "Zen of Python" not in run.stdout and not (tmp_path / "imported").exists()
+        assert len(run.stderr.splitlines()) == 1
+    assert gradlab("show", "this:s").stderr == (
+        "gradlab show: 'this:s' looks like MODULE:NAME, but a module is imported only when asked: write py:this:s "
+        "to import it (running its code), or give a built-in name or an expression\n")
+    run = gradlab("audit", "relu", "--derivative", "py:marks:f", "--no-impact")  # asked for: imported
+    assert (tmp_path / "imported").exists() and run.returncode == 1 and ": bug" in run.stdout
+    for command in ("show", "audit"):
+        assert "py:MODULE:NAME or py:FILE.py:NAME imports that module, running its code" in " ".join(
+            gradlab(command, "--help").stdout.split())

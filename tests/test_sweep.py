@@ -109,7 +109,7 @@ def test_an_interrupted_sweep_resumes_to_the_same_bytes(tmp_path, local):
 
     with pytest.raises(_Stop):
         gl.sweep(SPEC, cache=tmp_path, progress=stop_after_two)
-    points = list(tmp_path.glob("*/*.pkl"))
+    points = list(tmp_path.glob("*/*.point.json"))
     assert len(points) == 2
     seen = []
     resumed = gl.sweep(SPEC, cache=tmp_path, progress=lambda done, total: seen.append((done, total)))
@@ -136,7 +136,7 @@ def test_the_same_bytes_on_a_two_worker_local_cluster(tmp_path, local):
     # Batches of 3 points and 1 on two worker processes; every point is in the cache afterwards.
     on_dask = gl.sweep(SPEC, client=2, cache=tmp_path, progress=False, batch=3)
     assert on_dask.equals(local) and _csv(on_dask) == _csv(local)
-    assert len(list(tmp_path.glob("*/*.pkl"))) == 4
+    assert len(list(tmp_path.glob("*/*.point.json"))) == 4
 
 
 def test_a_worker_stores_each_point_as_it_finishes(tmp_path, monkeypatch):
@@ -154,7 +154,7 @@ def test_a_worker_stores_each_point_as_it_finishes(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "run_point", dies_at_the_third)
     with pytest.raises(MemoryError):
         runner._run_batch(spec, [(0, 0), (0, 1), (1, 0), (1, 1)], str(tmp_path), {})
-    assert len(list(tmp_path.glob("*.pkl"))) == 2  # the two finished before it are kept
+    assert len(list(tmp_path.glob("*.point.json"))) == 2  # the two finished before it are kept
 
 
 def _point(df, **axes):

@@ -182,11 +182,11 @@ def test_show_and_audit_a_torch_object_from_the_command_line(tmp_path, monkeypat
     """))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    assert main(["show", "bridge_cli_acts:relu6"]) == 0
+    assert main(["show", "py:bridge_cli_acts:relu6"]) == 0
     out = capsys.readouterr().out
     assert "kinks unknown" in out and "estimate" in out
     assert "x ~ 0:" in out and "x ~ 6:" in out  # the scan finds ReLU6's two kinks
-    assert main(["audit", "bridge_cli_acts:GeluPi", "--x=-3:3:301", "--no-impact"]) == 1
+    assert main(["audit", "py:bridge_cli_acts:GeluPi", "--x=-3:3:301", "--no-impact"]) == 1
     out = capsys.readouterr().out
     assert "the backward of GeluPi" in out and ": bug" in out.splitlines()[0]
 
@@ -217,7 +217,8 @@ def test_show_of_a_numpy_callable_from_the_command_line_is_one_line(tmp_path):
     import sys
 
     (tmp_path / "numpy_acts.py").write_text("import numpy as np\n\ndef numpy_fn(x):\n    return np.maximum(x, 0)\n")
-    out = subprocess.run([sys.executable, "-m", "gradlab.cli", "show", str(tmp_path / "numpy_acts.py") + ":numpy_fn"],
+    spec = f"py:{tmp_path / 'numpy_acts.py'}:numpy_fn"
+    out = subprocess.run([sys.executable, "-m", "gradlab.cli", "show", spec],
                          capture_output=True, text=True)
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1

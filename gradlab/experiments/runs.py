@@ -11,14 +11,14 @@ query runs: without torch, calling one raises ImportError saying how to install 
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
 from gradlab._extras import require
 from gradlab._validate import check_choice, check_int, check_interval, check_positive
 from gradlab.conventions import CLIPPING, FLIP_SITES, FLIP_WORDS, TRAIN_MODES
-from gradlab.queries._common import ActivationLike, as_activations
+from gradlab.queries._common import ActivationLike, arguments_checked, as_activations
 
 __all__ = ["bitflip_faults", "bitflip_resilience", "noise_tolerance", "train_modes"]
 
@@ -30,15 +30,22 @@ EVAL_NOISE = (0.0, 0.01, 0.03, 0.1, 0.3)
 BER = (0.0, 1e-6, 1e-5, 1e-4, 1e-3)
 
 
+def _sequence(name: str, values, what: str) -> list:
+    if isinstance(values, (str, bytes, dict, set)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be {what}, got {values!r:.80}")
+    return list(values)
+
+
 def _levels(name: str, values, lo: float, hi: float) -> list[float]:
-    items = [values] if isinstance(values, (int, float)) else list(values)
+    items = [values] if isinstance(values, (int, float)) else _sequence(name, values, "a number or a list of numbers")
     if not items:
         raise ValueError(f"{name} must hold at least one value")
     return [check_interval(name, v, lo, hi) for v in items]
 
 
 def _choices(name: str, values, allowed) -> list[str]:
-    items = [values] if isinstance(values, str) else list(values)
+    items = [values] if isinstance(values, str) else _sequence(
+        name, values, f"one of {', '.join(map(repr, allowed))} or a list of them")
     if not items:
         raise ValueError(f"{name} must hold at least one of {', '.join(map(repr, allowed))}")
     return [check_choice(name, v, allowed) for v in items]
@@ -50,9 +57,9 @@ def _no_chain(chain, noise: str) -> None:
 
 
 def _training(depth, hidden, epochs, batch, lr, seed) -> dict:
-    return dict(depth=check_int("depth", depth, minimum=1), hidden=check_int("hidden", hidden, minimum=1),
-                epochs=check_int("epochs", epochs, minimum=1), batch=check_int("batch", batch, minimum=1),
-                lr=check_positive("lr", lr), seed=check_int("seed", seed, minimum=0))
+    from gradlab.queries.networks import check_training
+
+    return check_training(depth, hidden, epochs, batch, lr, seed)
 
 
 def train_modes(
@@ -88,6 +95,7 @@ def train_modes(
     kw = _training(depth, hidden, epochs, batch, lr, seed)
     eta_train = check_interval("train_noise", train_noise, 0.0, 1e3)
     precision = check_positive("qat_precision", qat_precision)
+    arguments_checked()
     from gradlab.nn import mlp_accuracy, torch_threads, train_mode
 
     rows = []
@@ -137,6 +145,7 @@ def bitflip_faults(
     places = _choices("where", where, WHERE)
     word = check_choice("word", word, WORDS)
     kw = _training(depth, hidden, epochs, batch, lr, seed)
+    arguments_checked()
     from gradlab.nn import clip_thresholds, mlp_accuracy, torch_threads, train_mode
 
     with torch_threads(1):  # one thread per run: runs go side by side
@@ -159,8 +168,8 @@ def bitflip_faults(
 def _grid_run(query: str, activations, depth, seeds: int, fixed: dict, client, cache, progress) -> pd.DataFrame:
     from gradlab.sweeps import sweep
 
-    texts = [activations] if isinstance(activations, str) else list(activations)
-    if not texts or not all(isinstance(a, str) for a in texts):
+    texts = [activations] if isinstance(activations, str) else activations
+    if not isinstance(texts, (list, tuple)) or not texts or not all(isinstance(a, str) for a in texts):
         raise ValueError(f"activations must be names or expressions (strings), got {activations!r}")
     spec = {"query": query, "activations": texts, "seed": 0, "replicates": check_int("seeds", seeds, minimum=2),
             "depth": [check_int("depth", d, minimum=1) for d in ([depth] if isinstance(depth, int) else depth)],

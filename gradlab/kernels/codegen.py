@@ -208,31 +208,52 @@ def lattice_counts(xs, p, seed, stream0, samples, k0, counts):
 '''
 
 
+#: Chains up to this many stages pass their parameters as scalars (the fast path of every chain of the paper).
+SCALAR_STAGES = 9
+#: Longest chain the compiled kernels take: each stage's parameters then travel as one tuple.  CPython
+#: compiles a call of more than 30 arguments as f(*args), which Numba cannot inline.
+MAX_STAGES = 28
+
+
+def _stage_arg(i: int, k: int, n_stages: int) -> str:
+    """How stage i's parameter k is named inside perturb1: a scalar p{i}_{k}, or s{i}[k] of a tuple."""
+    return f"p{i}_{k}" if n_stages <= SCALAR_STAGES else f"s{i}[{k}]"
+
+
 def _stage_params(n_stages: int) -> tuple[str, str]:
-    """(unpack, args): lines binding p{i}_{k} = p[i, k] inside a loop body, and ', p0_0, ...' for calls.
+    """(unpack, args): lines binding the stage parameters inside a loop body, and ', p0_0, ...' for calls.
 
     Parameters travel as scalars: passing the array into the per-sample call would cost two
-    atomic reference-count updates per sample, more than the arithmetic.
+    atomic reference-count updates per sample, more than the arithmetic.  Chains longer than
+    SCALAR_STAGES pass one tuple of three per stage instead (values too, no reference counts).
     """
+    if n_stages > MAX_STAGES:
+        raise ValueError(f"a chain holds at most {MAX_STAGES} stages in the compiled kernels, got {n_stages}; "
+                         "merge stages (one Gaussian of the summed variance, one Clamp of the tightest bounds)")
+    if n_stages > SCALAR_STAGES:
+        unpack = "\n".join(f"        s{i} = (p[{i}, 0], p[{i}, 1], p[{i}, 2])" for i in range(n_stages))
+        return unpack, "".join(f", s{i}" for i in range(n_stages))
     names = [f"p{i}_{k}" for i in range(n_stages) for k in range(3)]
     unpack = "\n".join(f"        {n} = p[{n[1:].split('_')[0]}, {n[-1]}]" for n in names)
     return unpack, "".join(f", {n}" for n in names)
 
 
+def _stage_calls(names: list[str], n_stages: int) -> str:
+    args = [", ".join(_stage_arg(i, k, n_stages) for k in range(3)) for i in range(len(names))]
+    return "\n".join(f"    state, v = {name}(state, v, {a})" for name, a in zip(names, args))
+
+
 def chain_source(kernel_names: list[str]) -> str:
     """Source of the chain module applying the named stage kernels in order."""
-    body = "\n".join(
-        f"    state, v = {name}(state, v, p{i}_0, p{i}_1, p{i}_2)" for i, name in enumerate(kernel_names)
-    ) or "    pass"
-    unpack, args = _stage_params(len(kernel_names))
+    n = len(kernel_names)
+    unpack, args = _stage_params(n)
+    body = _stage_calls(kernel_names, n) or "    pass"
     lattice = ""
     imports = set(kernel_names)
     if kernel_names and kernel_names[-1] == "quantize":
         # Chains ending in a quantizer also get the level-counting kernel of the Monte Carlo engine.
         level_names = kernel_names[:-1] + ["quantize_level"]
-        level_body = "\n".join(
-            f"    state, v = {name}(state, v, p{i}_0, p{i}_1, p{i}_2)" for i, name in enumerate(level_names)
-        )
+        level_body = _stage_calls(level_names, n)
         lattice = _LATTICE_TEMPLATE.format(args=args, level_body=level_body, unpack=unpack)
         imports.add("quantize_level")
     return _CHAIN_TEMPLATE.format(

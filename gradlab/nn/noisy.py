@@ -12,13 +12,13 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from gradlab._validate import check_int, check_positive
 from gradlab.nn.data import load_dataset
 from gradlab.nn.layers import Placement
 from gradlab.nn.models import AnalogNet, paper_fcn
 from gradlab.nn.training import torch_threads, train_network
 from gradlab.perturbations import Chain, Stage
-from gradlab.queries._common import ActivationLike, as_activations, as_chain
+from gradlab.queries._common import ActivationLike, arguments_checked, as_activations, as_chain
+from gradlab.queries.networks import check_training
 
 __all__ = ["digits_mlp", "train_noisy"]
 
@@ -62,10 +62,10 @@ def train_noisy(
     """
     act = as_activations(activation_)[0]
     ch = None if chain is None else as_chain(chain)
-    depth = check_int("depth", depth, minimum=1)
-    hidden = check_int("hidden", hidden, minimum=1)
-    kwargs = dict(epochs=check_int("epochs", epochs, minimum=1), batch=check_int("batch", batch, minimum=1),
-                  lr=check_positive("lr", lr), seed=check_int("seed", seed, minimum=0))
+    # The arguments, and the run's memory and work against the budget, before any work.
+    kwargs = check_training(depth, hidden, epochs, batch, lr, seed)
+    depth, hidden = kwargs.pop("depth"), kwargs.pop("hidden")
+    arguments_checked()
     net = digits_mlp(act, depth, hidden, Placement(outputs=() if ch is None else tuple(ch.stages)), seed=seed)
     with torch_threads(1):
         frame = train_network(net, load_dataset("digits"), **kwargs)

@@ -100,8 +100,15 @@ class Chain:
         Value j (in C order) uses random stream j of ``seed``: the Monte Carlo engine draws the
         same numbers, so these are exactly the samples it averages.
         """
-        arr = np.asarray(x, dtype=np.float64)
+        from gradlab._budget import check_memory
+
+        raw = np.asarray(x)
+        if raw.dtype.kind not in "iuf":  # None, strings, booleans and complex numbers are not inputs
+            raise TypeError(f"x must be a number or an array of real numbers, got {x!r:.80}")
         n = 1 if samples is None else check_int("samples", samples, minimum=1)
+        # The output, and a contiguous float64 copy of the input (a broadcast view holds no memory of its own).
+        check_memory(f"Chain.apply to {raw.size} values x {n} sample(s)", 8.0 * raw.size * (n + 1))
+        arr = raw.astype(np.float64, copy=False)
         flat = np.ascontiguousarray(arr).ravel()
         out = np.empty((flat.size, n))
         self.perturb_into(flat, seed_of(seed), 0, out)
@@ -111,6 +118,8 @@ class Chain:
 def chain(*stages: Stage | Iterable[Stage]) -> Chain:
     """A :class:`Chain` from stages (or one iterable of them), applied left to right."""
     if len(stages) == 1 and not isinstance(stages[0], Stage):
+        if not isinstance(stages[0], (list, tuple, Chain)):
+            raise TypeError(f"chain takes stages (Gaussian, Clamp, ...) or one list of them, got {stages[0]!r:.80}")
         stages = tuple(stages[0])  # type: ignore[assignment]
     return Chain(tuple(stages))  # type: ignore[arg-type]
 

@@ -64,7 +64,15 @@ MAX_SCALE = 1e100
 MAX_PRECISION = 2.0**52
 
 
+#: Smallest nonzero noise scale accepted: below it (subnormal numbers) 1 / scale overflows and the engines'
+#: quadrature panels cannot be counted.  A scale of 0 (no noise) stays allowed.
+MIN_SCALE = 1e-300
+
+
 def _check_scale(owner: str, name: str, value: float, by_leakage: bool) -> None:
+    if 0 < value < MIN_SCALE:
+        how = " (from leakage and precision)" if by_leakage else ""
+        raise ValueError(f"{owner}: {name} must be 0 or >= {MIN_SCALE:g}, got {value!r}{how}")
     if value > MAX_SCALE:
         how = " (from leakage and precision)" if by_leakage else ""
         raise ValueError(f"{owner}: {name} must be <= {MAX_SCALE:g}, got {value!r}{how}")

@@ -4,7 +4,7 @@ One module per topic: errors (gradient_error, error_near_zero), products (the in
 maps), shapes (properties of the activations themselves), networks (gradient error through
 depth; training networks is the torch lab's, gradlab.nn).
 """
-from gradlab.queries._common import METHODS, as_activations, as_chain, as_grid
+from gradlab.queries._common import FRAME_BYTES, METHODS, as_activations, as_chain, as_grid
 from gradlab.queries.errors import DEFAULT_SAMPLES, STATISTICS, error_near_zero, gradient_error
 from gradlab.queries.networks import depth_error
 from gradlab.queries.products import product_error_map, product_error_stats
@@ -12,6 +12,7 @@ from gradlab.queries.shapes import activation_curves, effective_precision, step_
 
 __all__ = [
     "DEFAULT_SAMPLES",
+    "FRAME_BYTES",
     "METHODS",
     "STATISTICS",
     "activation_curves",

@@ -1,6 +1,8 @@
 """What every query shares: turning user arguments into activations, chains and grids; identity columns."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -10,8 +12,34 @@ from gradlab.conventions import METHODS
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Stage
 
-__all__ = ["FRAME_BYTES", "METHODS", "ActivationLike", "as_activations", "as_chain", "as_chains", "as_grid",
-           "identity_columns", "seed_tuple"]
+__all__ = ["FRAME_BYTES", "METHODS", "ActivationLike", "ArgumentsChecked", "arguments_checked", "as_activations",
+           "as_chain", "as_chains", "as_grid", "check_only", "identity_columns", "seed_tuple"]
+
+_CHECK_ONLY = contextvars.ContextVar("gradlab_check_only", default=False)
+
+
+class ArgumentsChecked(Exception):
+    """Raised by a query inside :func:`check_only` once its arguments and its budget passed, before any work."""
+
+
+@contextlib.contextmanager
+def check_only():
+    """Queries called inside check their arguments and their budget, then raise ArgumentsChecked.
+
+    The sweep runner checks every point of a grid this way before it runs the first: the checks
+    are the queries' own, so a point refused mid-sweep cannot be accepted up front.
+    """
+    token = _CHECK_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CHECK_ONLY.reset(token)
+
+
+def arguments_checked() -> None:
+    """Where a query's checks end and its work begins: stop here inside :func:`check_only`."""
+    if _CHECK_ONLY.get():
+        raise ArgumentsChecked
 
 #: A name or expression, an Activation, a NumericActivation, or a PyTorch callable (see gl.activation).
 ActivationLike = str | Activation | NumericActivation | Callable
@@ -22,6 +50,9 @@ def as_activations(acts: ActivationLike | Sequence[ActivationLike]) -> list[Acti
     # A callable is one activation even when iterable (torch's nn.Sequential is both).
     if isinstance(acts, (str, Activation, NumericActivation)) or callable(acts):
         items = [acts]
+    elif isinstance(acts, (dict, set, frozenset)):
+        raise TypeError(f"activations must be a name, an Activation or a list of them, not a {type(acts).__name__} "
+                        f"(its order or its values would be guessed), got {acts!r:.80}")
     elif isinstance(acts, Iterable) and not isinstance(acts, bytes):
         items = list(acts)
     else:
@@ -70,7 +101,12 @@ def as_chains(chains: Chain | Stage | Sequence[Stage] | Sequence[Chain]) -> list
 
 
 def as_grid(name: str, values) -> np.ndarray:
-    """A non-empty 1-D float64 array of finite values."""
+    """A non-empty 1-D float64 array of finite values (numbers only: no strings, booleans or complex numbers)."""
+    raw = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    if raw.dtype.kind not in "iuf" or raw.dtype == object:
+        what = {"b": "booleans", "U": "strings", "S": "strings", "c": "complex numbers"}.get(raw.dtype.kind, "")
+        got = f"{what} {values!r:.60}" if what else f"{values!r:.80}"
+        raise TypeError(f"{name} must be a number or a 1-D sequence of numbers, got {got}")
     try:
         arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
     except (TypeError, ValueError):

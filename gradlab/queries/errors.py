@@ -16,6 +16,7 @@ from gradlab.queries._common import (
     FRAME_BYTES,
     METHODS,
     ActivationLike,
+    arguments_checked,
     as_activations,
     as_chain,
     as_chains,
@@ -105,6 +106,7 @@ def gradient_error(
     seed_of(seed)  # refuse a bad seed before the run, whichever engine runs
     check_memory(f"{xs.size} inputs x {len(acts)} activation(s)", FRAME_BYTES * float(xs.size) * len(acts))
     if _pick_method(method, ch, samples) == "exact":
+        arguments_checked()
         try:
             return _frame(acts, xs, exact_moments(acts, ch, xs), 0, "exact")
         except ExactUnsupported:
@@ -112,6 +114,7 @@ def gradient_error(
                 raise  # 'auto' samples instead: the message said why the lattice sum was out of reach
     n = DEFAULT_SAMPLES if samples is None else int(samples)
     check_samples(f"samples={n} at {xs.size} inputs", float(n) * xs.size)
+    arguments_checked()
     return _frame(acts, xs, mc_moments(acts, ch, xs, n, seed), n, "mc")
 
 

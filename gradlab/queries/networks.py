@@ -10,18 +10,43 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from gradlab._budget import check_memory, check_samples
-from gradlab._validate import check_int
+from gradlab._budget import check_memory, check_operations, check_samples
+from gradlab._validate import check_int, check_positive
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import Stage
 from gradlab.queries._common import (
     ActivationLike,
+    arguments_checked,
     as_activations,
     as_chain,
     identity_columns,
 )
 
-__all__ = ["depth_error"]
+__all__ = ["DIGITS_SHAPE", "check_training", "depth_error"]
+
+#: scikit-learn's digits: rows, features, classes.  The training runs' work is bounded by them.
+DIGITS_SHAPE = (1797, 64, 10)
+
+
+def check_training(depth, hidden, epochs, batch, lr, seed) -> dict:
+    """The training arguments checked, and the run's memory and work against the budget, before any work.
+
+    Memory: parameters, their gradients and two Adam moments, and per layer a batch's pre-activations,
+    outputs and gradients.  Work: every epoch's forward and backward passes over the digits (about 3
+    multiply-adds per weight per row), counted against :func:`gradlab.set_budget`.
+    """
+    kw = dict(depth=check_int("depth", depth, minimum=1), hidden=check_int("hidden", hidden, minimum=1),
+              epochs=check_int("epochs", epochs, minimum=1), batch=check_int("batch", batch, minimum=1),
+              lr=check_positive("lr", lr), seed=check_int("seed", seed, minimum=0))
+    # Estimates in floats, each argument capped: 10**400 epochs gives a huge number, not OverflowError.
+    d, h, b, e = (float(min(kw[k], 10**30)) for k in ("depth", "hidden", "batch", "epochs"))
+    rows, features, classes = DIGITS_SHAPE
+    weights = features * h + (d - 1) * h * h + classes * h
+    shape = f"depth={kw['depth']}, hidden={kw['hidden']}"
+    check_memory(f"{shape}, batch={kw['batch']}", 8.0 * (4 * weights + 3 * b * h * d))
+    check_operations(f"epochs={kw['epochs']} at {shape}", 3.0 * e * rows * weights)
+    return kw
+
 
 def depth_error(
     activations: ActivationLike | Sequence[ActivationLike],
@@ -65,6 +90,7 @@ def depth_error(
     check_memory(f"depth={deepest} with width={w} and samples={n}", per_layer * deepest)
     draws = sum(fn * L * (fb * fw + (fw * fw if noisy_weights else 0)) for L in depths) * len(acts)
     check_samples(f"depth={depths} with width={w}, batch={b} and samples={n}", draws)
+    arguments_checked()
     rows = []
     for L in depths:
         nets = random_networks(L, w, n, b, np.random.default_rng([root, L]))

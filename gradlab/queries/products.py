@@ -13,6 +13,7 @@ from gradlab.perturbations.chain import Chain, seed_of
 from gradlab.perturbations.stages import Stage
 from gradlab.queries._common import (
     ActivationLike,
+    arguments_checked,
     as_activations,
     as_chain,
     as_grid,
@@ -73,6 +74,7 @@ def product_error_map(
     :func:`product_error_stats` summarises each realization over a window.
     """
     acts, ch, a, w, n = _product_inputs(activations, chain, inputs, weights, repeats, seed)
+    arguments_checked()
     sums = np.zeros((2, len(acts), a.size, w.size))
     for err in _product_realizations(acts, ch, a, w, n, seed):
         sums[0] += err
@@ -118,6 +120,7 @@ def product_error_stats(
     in_a, in_w = np.abs(a) <= half, np.abs(w) <= half
     if not in_a.any() or not in_w.any():
         raise ValueError(f"window={window!r} holds no (input, weight) cell; widen it or refine the grids")
+    arguments_checked()
     rows = []
     for r, err in enumerate(_product_realizations(acts, ch, a, w, n, seed)):
         inside = err[:, in_a][:, :, in_w].reshape(len(acts), -1)

@@ -7,10 +7,11 @@ random number depends on a worker, a batch or the order of completion, and the t
 from the points in index order.
 
 Why a sweep survives interruption: each finished point is written atomically, as it completes, to
-``<cache>/<spec hash>/<point hash>.pkl``; a rerun loads those and computes the rest.  The spec hash
+``<cache>/<spec hash>/<point hash>.point.json``; a rerun loads those and computes the rest.  The spec hash
 covers the normalized spec and the gradlab version, so a changed spec never meets stale points.
-Points are pickled DataFrames: they come back exactly (float bits, dtypes, column order), which CSV
-does not promise and Parquet would need pyarrow for; they are gradlab's own files in the user's cache.
+Point files (:mod:`gradlab.sweeps.store`) are typed JSON that comes back exactly (float bits, dtypes,
+column order) and cannot run code; each names its spec, point and gradlab version and carries a
+checksum, and one that does not match is discarded and computed again, with a warning.
 
 Two paths: without a client, points run one after another in this process (the Numba kernels of
 each query already use every core); with a Dask client, points go out in batches (about four per
@@ -20,8 +21,6 @@ nothing twice: kernels live in the on-disk cache ``$GRADLAB_CACHE_DIR``, which l
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -31,11 +30,12 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from gradlab._io import cache_home, write_atomically
+from gradlab._io import cache_home
 from gradlab._progress import Progress
 from gradlab.sweeps.spec import QUERIES, Spec, load_spec, make_chain
+from gradlab.sweeps.store import PointStore
 
-__all__ = ["CONNECT_TIMEOUT", "cache_root", "check_client", "run_point", "sweep"]
+__all__ = ["CONNECT_TIMEOUT", "cache_root", "check_client", "check_points", "run_point", "sweep"]
 
 #: Batches per Dask worker thread: enough to balance uneven points, few enough to keep overhead small.
 BATCHES_PER_THREAD = 4
@@ -60,6 +60,29 @@ def _cell(value):
     if isinstance(value, list):
         return f"({value[0]!r}, {value[1]!r})"
     return value
+
+
+def check_points(spec: Spec) -> None:
+    """Check every point's arguments and budget with the query's own checks, before any point runs.
+
+    Each point's query is called inside :func:`gradlab.queries._common.check_only`, which stops it
+    where its work would begin.  Replicates differ only in their seeds: the first stands for all.
+    """
+    from gradlab.queries._common import ArgumentsChecked, check_only
+
+    reps = [i for i, a in enumerate(spec.axes) if a.where == "replicate"]
+    shape = [1 if i in reps else n for i, n in enumerate(spec.shape)]
+    with check_only():
+        for index in np.ndindex(*shape):
+            try:
+                run_point(spec, index)
+            except ArgumentsChecked:
+                continue
+            except (ValueError, TypeError) as exc:
+                point = {k: _cell(v) for k, v in spec.point(index).items() if k != "replicate"}
+                where = f" at the point {point}" if point else ""
+                raise ValueError(f"sweep spec: {spec.query}{where}: {exc}") from None
+            raise AssertionError(f"{spec.query} ran without checking its arguments first")  # a query to fix
 
 
 def run_point(spec: Spec, index: tuple[int, ...]) -> pd.DataFrame:
@@ -91,37 +114,6 @@ def run_point(spec: Spec, index: tuple[int, ...]) -> pd.DataFrame:
     return frame
 
 
-class _Store:
-    """The finished points of one sweep, one pickle each (no directory: nothing is kept)."""
-
-    def __init__(self, spec: Spec, directory: Path | None):
-        self.spec, self.directory = spec, directory
-
-    def path(self, index: tuple[int, ...]) -> Path:
-        key = json.dumps([self.spec.hash, list(index), list(self.spec.point(index).values())])
-        return self.directory / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.pkl"
-
-    def load(self, index: tuple[int, ...]) -> pd.DataFrame | None:
-        if self.directory is None:
-            return None
-        try:
-            return pd.read_pickle(self.path(index))
-        except FileNotFoundError:
-            return None
-        except Exception:  # unreadable (written by another pandas?): compute the point again
-            return None
-
-    def save(self, index: tuple[int, ...], frame: pd.DataFrame) -> None:
-        if self.directory is not None and not self.path(index).exists():
-            write_atomically(self.path(index), frame.to_pickle)
-
-    def describe(self) -> None:
-        """spec.json beside the points, for a person browsing the cache."""
-        if self.directory is not None and not (self.directory / "spec.json").exists():
-            text = json.dumps(self.spec.normalized, indent=1)
-            write_atomically(self.directory / "spec.json", lambda tmp: Path(tmp).write_text(text))
-
-
 def _numba_threads(client) -> dict[str, int]:
     """Numba threads for a task on each worker: the host's cores shared among the worker threads on it.
 
@@ -150,7 +142,7 @@ def _run_batch(spec: Spec, indices: Sequence[tuple[int, ...]], directory: str | 
         import numba
 
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    store = _Store(spec, None if directory is None else Path(directory))
+    store = PointStore(spec, None if directory is None else Path(directory))
     out = []
     for index in indices:
         frame = store.load(index)
@@ -197,7 +189,7 @@ def check_client(client, name: str = "client") -> None:
 CONNECT_TIMEOUT = 5.0
 
 
-def _on_dask(client, spec: Spec, todo: list, store: _Store, bar: Progress, batch: int | None) -> dict:
+def _on_dask(client, spec: Spec, todo: list, store: PointStore, bar: Progress, batch: int | None) -> dict:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -251,7 +243,8 @@ def sweep(
         product_error_stats, depth_error or train_noisy), ``activations``, ``seed``, the query's
         keyword arguments and a ``[chain]`` table (``kind = "analog"`` and the arguments of
         :func:`gradlab.analog`).  A list where the query takes one value is an axis; axes are
-        crossed.  Checked whole before any work: a bad key, type or value is a ValueError naming it.
+        crossed.  Checked whole before any work: a bad key, type or value is a ValueError naming it,
+        and so is a value any point's query would refuse, or a point over the budget.
     client : None (run here, point after point), a ``dask.distributed.Client``, a number of local
         Dask worker processes (a LocalCluster started and closed here), or a scheduler address
         (``"tcp://host:8786"``).  Dask needs the ``sweep`` extra.
@@ -269,6 +262,7 @@ def sweep(
     run here, on Dask or resumed: point p uses seed (seed, *p).
     """
     s = load_spec(spec)
+    check_points(s)
     if client is not None and not (isinstance(client, str) or hasattr(client, "submit")):
         if isinstance(client, bool) or not isinstance(client, int) or client < 1:
             raise ValueError(f"client must be None, a dask Client, a number of workers >= 1 or an address, "
@@ -284,7 +278,7 @@ def sweep(
         directory = Path(cache) / s.hash
     else:
         raise ValueError(f"cache must be True, False or a directory, got {cache!r}")
-    store = _Store(s, directory)
+    store = PointStore(s, directory)
     store.describe()
     indices = list(np.ndindex(*s.shape))
     frames = {}
@@ -292,6 +286,7 @@ def sweep(
         frame = store.load(index)
         if frame is not None:
             frames[index] = frame
+    store.report()
     todo = [index for index in indices if index not in frames]
     bar = Progress(len(indices), "points", done=len(frames), report=progress)
     try:

@@ -17,11 +17,11 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from gradlab._validate import suggest
+from gradlab.queries._common import FRAME_BYTES
 
 __all__ = ["QUERIES", "Axis", "Spec", "load_spec"]
 
@@ -94,6 +94,13 @@ CHAINS: dict[str, dict[str, str]] = {
 
 _TOP = ("query", "activations", "seed", "replicates", "chain")
 
+#: Largest spec file read (bytes): a spec is a few lines; a device or a huge file is not one.
+MAX_SPEC_BYTES = 1 << 20
+#: Deepest nesting of tables and lists a spec may hold (the deepest valid one has 3: [chain] clamp = [[lo, hi]]).
+MAX_DEPTH = 8
+#: Memory one grid point's table holds at the least (a small DataFrame's own objects), for the grid's budget.
+POINT_BYTES = 16 << 10
+
 
 @dataclass(frozen=True)
 class Axis:
@@ -142,6 +149,31 @@ def _refuse(message: str):
     raise ValueError(f"sweep spec: {message}")
 
 
+def _budget(what: str, nbytes: float) -> None:
+    """Refuse, as a spec error, a grid whose table alone would not fit the memory budget."""
+    from gradlab._budget import check_memory
+
+    try:
+        check_memory(what, nbytes)
+    except ValueError as exc:
+        _refuse(str(exc))
+
+
+def _depth(value, limit: int = MAX_DEPTH) -> int:
+    """Nesting depth of dicts and lists, walked without recursion and stopping past ``limit``."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            break
+        if isinstance(item, dict):
+            todo.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend((v, level + 1) for v in item)
+    return deepest
+
+
 def _check_keys(where: str, given, allowed) -> None:
     for key in given:
         if key not in allowed:
@@ -185,6 +217,7 @@ def _grid(key: str, value) -> list[float]:
         num = _scalar(f"{key}.num", "int", value["num"])
         if num < 1:
             _refuse(f"{key}.num must be >= 1, got {num}")
+        _budget(f"{key}.num = {num}", float(min(num, 10**30)) * FRAME_BYTES)
         return np.linspace(start, stop, num).tolist()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = [value]
@@ -233,9 +266,20 @@ def _args(where: str, given: dict, types: dict[str, str]) -> tuple[dict, list[Ax
 
 def _read(spec) -> dict:
     if isinstance(spec, dict):
-        return spec
-    if not isinstance(spec, (str, os.PathLike)):
+        raw = spec
+    elif isinstance(spec, (str, os.PathLike)):
+        raw = _read_file(spec)
+    else:
         raise ValueError(f"spec must be a dict or the path of a TOML file, got {type(spec).__name__}")
+    if _depth(raw) > MAX_DEPTH:
+        _refuse(f"tables and lists are nested more than {MAX_DEPTH} deep; a spec needs at most 3")
+    return raw
+
+
+def _read_file(spec) -> dict:
+    """A TOML spec file: a regular file of at most MAX_SPEC_BYTES (a device or a FIFO is never read)."""
+    import stat
+
     try:
         import tomllib
     except ImportError:  # Python 3.10
@@ -243,18 +287,34 @@ def _read(spec) -> dict:
             import tomli as tomllib
         except ImportError:
             raise ImportError("reading a TOML spec on Python 3.10 needs tomli (pip install tomli)") from None
-    path = Path(spec)
+    name = os.fspath(spec)
+    shown = repr(name) if len(name) <= 200 else f"{name[:200]!r}..."
+    if isinstance(name, bytes) or "\0" in name:
+        raise ValueError(f"sweep spec path must be a text path without null bytes, got {shown}")
     try:
-        # utf-8-sig: a byte-order mark (as some Windows editors write) is not part of the TOML text.
-        with path.open("r", encoding="utf-8-sig") as fh:
-            return tomllib.loads(fh.read())
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens without waiting
     except FileNotFoundError:
-        raise ValueError(f"sweep spec {str(spec)!r} does not exist") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"sweep spec {str(spec)!r} is not UTF-8 text (TOML must be): {exc.reason} at byte "
-                         f"{exc.start}") from None
+        raise ValueError(f"sweep spec {shown} does not exist") from None
+    except OSError as exc:
+        raise ValueError(f"sweep spec {shown} cannot be read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"sweep spec {shown} is not a regular file; give the path of a TOML file")
+        data = fh.read(MAX_SPEC_BYTES + 1)
+    if len(data) > MAX_SPEC_BYTES:
+        raise ValueError(f"sweep spec {shown} is larger than {MAX_SPEC_BYTES >> 10} KiB; a spec is a few lines")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a byte-order mark (as some Windows editors write) is not part of the TOML text
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"sweep spec {shown} is not valid TOML: it is not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError(f"sweep spec {shown}: tables and lists are nested too deeply; a spec needs at most 3") \
+            from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"sweep spec {str(spec)!r} is not valid TOML: {exc}") from None
+        raise ValueError(f"sweep spec {shown} is not valid TOML: {exc}") from None
 
 
 def load_spec(spec) -> Spec:
@@ -264,7 +324,7 @@ def load_spec(spec) -> Spec:
     if "query" not in raw:
         _refuse(f"the key 'query' is missing; it names one of {', '.join(map(repr, QUERIES))}")
     name = raw["query"]
-    if name not in QUERIES:
+    if not isinstance(name, str) or name not in QUERIES:
         hint = suggest(name, QUERIES) if isinstance(name, str) else ""
         _refuse(f"query must be one of {', '.join(map(repr, QUERIES))}, got {name!r}{hint}")
     q = QUERIES[name]
@@ -296,6 +356,11 @@ def load_spec(spec) -> Spec:
     replicates = raw.get("replicates", 1)
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         _refuse(f"replicates must be an integer >= 1 (independent seeds per point), got {replicates!r}")
+    # The grid's size before its points exist: 9e7 points or 10**9 replicates are refused, not built.
+    shape = [len(a.values) for a in (*chain_axes, *query_axes)] + [min(replicates, 10**30)]
+    n_points = float(np.prod(np.array(shape, dtype=float)))
+    _budget(f"a grid of {n_points:.3g} points (axes {' x '.join(map(str, shape))} with replicates)",
+            n_points * POINT_BYTES)
     rep_axes = [Axis("replicate", "replicate", tuple(range(replicates)))] if replicates > 1 else []
     axes = (*chain_axes, *query_axes, *rep_axes)
     seen = [a.name for a in axes]

@@ -1,0 +1,130 @@
+"""The second hostile probe's public-API reproducers (issue 24, sections 3 and 4): each refused with the
+parameter, the value and what is allowed, before any allocation or work; long chains supported."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import gradlab as gl
+
+CHAIN = gl.analog(0.5, 256)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: gl.Gaussian(sigma=10**400), "Gaussian: sigma must be a finite real number (at most about 1.8e308), "
+     "got an integer of about 10**400"),
+    (lambda: gl.analog(leakage=10**400), "Gaussian: leakage must be a finite real number (at most about 1.8e308), "
+     "got an integer of about 10**400"),
+    (lambda: gl.set_budget(memory=10**400), "memory must be a finite real number (at most about 1.8e308), "
+     "got an integer of about 10**400"),
+    (lambda: gl.Gaussian(sigma=5e-324), "Gaussian: sigma must be 0 or >= 1e-300, got 5e-324"),
+])
+def test_huge_and_subnormal_numbers_get_the_parameters_own_message(call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: gl.train_modes("relu", train=None), "train must be one of 'clean', 'qat', 'noisy' or a list of them, "
+     "got None"),
+    (lambda: gl.noise_tolerance(activations=gl.activation("relu")), "activations must be names or expressions"),
+    (lambda: gl.chain(None), "chain takes stages (Gaussian, Clamp, ...) or one list of them, got None"),
+    (lambda: gl.gradient_error({"relu": 1}, CHAIN, [0.0]), "activations must be a name, an Activation or a list of "
+     "them, not a dict"),
+    (lambda: gl.gradient_error("relu", CHAIN, ["0.1"]), "x must be a number or a 1-D sequence of numbers, got "
+     "strings ['0.1']"),
+    (lambda: gl.depth_error("relu", CHAIN, depth=[True]), "depth must be an integer, got True"),
+    (lambda: CHAIN.apply(None), "x must be a number or an array of real numbers, got None"),
+])
+def test_none_scalars_strings_and_booleans_are_refused_by_name(call, message):
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_the_x_grid_and_chain_apply_count_against_the_memory_budget_before_allocating():
+    old = gl.set_budget(memory=1 << 30)
+    try:
+        with pytest.raises(ValueError) as info:
+            CHAIN.apply(np.broadcast_to(0.0, (10**10,)))  # a view: no memory until apply allocated 74.5 GiB
+        assert str(info.value).startswith("Chain.apply to 10000000000 values x 1 sample(s) needs about 149.0 GiB "
+                                          "of memory, over the budget of 1.0 GiB")
+    finally:
+        gl.set_budget(memory=old.memory)
+    for args in (["error", "relu", "--x", "0:1:1000000000"], ["audit", "relu", "--derivative", "py:numpy:sign",
+                                                               "--x", "0:1:1000000000"]):
+        run = subprocess.run([sys.executable, "-m", "gradlab.cli", *args], capture_output=True, text=True,
+                             timeout=120, env={**__import__("os").environ, "GRADLAB_MEMORY_BUDGET": "1G"})
+        assert run.returncode == 2 and "Traceback" not in run.stderr
+        assert run.stderr.endswith("--x with N = 1000000000 points needs about 372.5 GiB of memory, over the budget "
+                                   "of 1.0 GiB (raise it with gl.set_budget(memory=...) or $GRADLAB_MEMORY_BUDGET, "
+                                   "or ask for less)\n"), run.stderr
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch": 10**8}, "depth=2, hidden=64, batch=100000000 needs about 286.1 GiB of memory"),
+    ({"epochs": 10**400}, "epochs=1000000"),
+])
+def test_train_noisy_checks_its_memory_and_work_before_training(monkeypatch, kwargs, message):
+    from gradlab.engines import training
+
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained before the checks"))
+    old = gl.set_budget(memory=4 << 30, samples=1e11)
+    try:
+        with pytest.raises(ValueError) as info:
+            gl.train_noisy("relu", None, **kwargs)
+    finally:
+        gl.set_budget(memory=old.memory, samples=old.samples)
+    assert str(info.value).startswith(message)
+    assert "over the budget of" in str(info.value)
+
+
+def test_a_long_chain_runs_in_monte_carlo_and_agrees_with_the_exact_engine():
+    # 6 x (noise, clamp) then a quantizer: 13 stages (10 or more crashed Numba: "closure with *args").  At these
+    # inputs the clamps never bind, so x~ is the quantized sum of six N(0, 0.01^2): one Gaussian of sigma 0.01 sqrt 6.
+    long = [gl.Gaussian(sigma=0.01), gl.Clamp(-1, 1)] * 6 + [gl.Quantize(256)]
+    merged = [gl.Gaussian(sigma=0.01 * np.sqrt(6)), gl.Clamp(-1, 1), gl.Quantize(256)]
+    mc = gl.gradient_error(["relu", "gelu"], long, [0.0, 0.3], method="mc", samples=20000, seed=0)
+    exact = gl.gradient_error(["relu", "gelu"], merged, [0.0, 0.3], method="exact")
+    ok = mc["stderr"] > 0
+    z = (mc["mean_abs_error"] - exact["mean_abs_error"])[ok] / mc["stderr"][ok]
+    assert np.all(np.abs(z) < 4), z.tolist()
+    # Without a quantizer (the fused f' path) as well: 12 noise stages are one of sigma 0.01 sqrt 12.
+    noisy = gl.gradient_error("relu", [gl.Gaussian(sigma=0.01)] * 12, [0.01], method="mc", samples=40000, seed=1)
+    one = gl.gradient_error("relu", [gl.Gaussian(sigma=0.01 * np.sqrt(12))], [0.01], method="exact")
+    assert abs(noisy["mean_abs_error"][0] - one["mean_abs_error"][0]) < 4 * noisy["stderr"][0]
+    with pytest.raises(ValueError, match="a chain holds at most 28 stages in the compiled kernels, got 29"):
+        gl.gradient_error("relu", [gl.Clamp(-1, 1)] * 29, [0.0], method="mc", samples=10)
+
+
+def test_environment_settings_are_named_and_checked():
+    for value, message in [("abc", "GRADLAB_SAMPLE_BUDGET must be a number of samples such as 1e11, got 'abc'"),
+                           ("0", "GRADLAB_SAMPLE_BUDGET must be a finite number >= 1, got '0'"),
+                           ("-1", "GRADLAB_SAMPLE_BUDGET must be a finite number >= 1, got '-1'"),
+                           ("nan", "GRADLAB_SAMPLE_BUDGET must be a finite number >= 1, got 'nan'"),
+                           ("inf", "GRADLAB_SAMPLE_BUDGET must be a finite number >= 1, got 'inf'")]:
+        import os
+
+        from gradlab import _budget
+
+        os.environ["GRADLAB_SAMPLE_BUDGET"] = value
+        try:
+            with pytest.raises(ValueError) as info:
+                _budget._default()
+        finally:
+            del os.environ["GRADLAB_SAMPLE_BUDGET"]
+        assert str(info.value) == message
+
+
+def test_the_cache_directory_must_be_absolute(monkeypatch, tmp_path):
+    from gradlab._io import cache_home
+
+    monkeypatch.setenv("GRADLAB_CACHE_DIR", "")
+    assert cache_home() == __import__("pathlib").Path.home() / ".cache" / "gradlab"
+    monkeypatch.setenv("GRADLAB_CACHE_DIR", "relative/cache")
+    with pytest.raises(ValueError, match=r"^GRADLAB_CACHE_DIR must be an absolute path, got 'relative/cache'"):
+        cache_home()
+    monkeypatch.setenv("GRADLAB_CACHE_DIR", str(tmp_path))
+    assert cache_home() == tmp_path
