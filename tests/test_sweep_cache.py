@@ -148,3 +148,19 @@ def test_the_command_line_says_so_in_one_line(tmp_path, monkeypatch, capsys):
     assert len(warning) == 1 and warning[0].startswith("gradlab sweep: warning: sweep cache: cannot store points in ")
     assert "(No space left on device)" in warning[0] and "--no-cache" in warning[0]
     assert (tmp_path / "out.csv").read_text().count("\n") == 3  # header and two rows
+
+
+def test_a_change_of_gradlab_code_never_reuses_points(tmp_path, monkeypatch):
+    from gradlab.sweeps import spec as spec_module
+
+    spec = {"query": "gradient_error", "activations": ["relu"], "x": [0.0], "method": "exact",
+            "chain": {"kind": "analog", "precision": [16, 32]}}
+    before = spec_module.load_spec(spec).hash
+    gl.sweep(spec, cache=tmp_path, progress=False)
+    # The same code: the same key; edited code (another fingerprint): another key, nothing reused.
+    assert spec_module.load_spec(spec).hash == before
+    monkeypatch.setattr(spec_module, "source_fingerprint", lambda: "edited")
+    assert spec_module.load_spec(spec).hash != before
+    seen = []
+    gl.sweep(spec, cache=tmp_path, progress=lambda done, total: seen.append(done))
+    assert seen[0] == 0  # every point computed again

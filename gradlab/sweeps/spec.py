@@ -17,13 +17,14 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from gradlab._validate import suggest
 from gradlab.queries._common import FRAME_BYTES
 
-__all__ = ["QUERIES", "Axis", "Spec", "load_spec"]
+__all__ = ["QUERIES", "Axis", "Spec", "load_spec", "source_fingerprint"]
 
 #: Types a key takes: a scalar kind (a list of them is an axis) or a whole-sequence kind.
 _SCALAR = {"int", "float", "str", "bool", "clamp"}
@@ -134,15 +135,29 @@ class Spec:
 
     @functools.cached_property
     def hash(self) -> str:
-        """16 hex digits of SHA-256 over the normalized spec and the gradlab version."""
+        """16 hex digits of SHA-256 over the normalized spec, the gradlab version and its source code.
+
+        The source is in the key because a finished point is only as true as the code that computed
+        it: after an edit (or an upgrade without a version bump) a sweep computes its points again.
+        """
         import gradlab
 
-        text = json.dumps([gradlab.__version__, self.normalized], separators=(",", ":"))
+        text = json.dumps([gradlab.__version__, source_fingerprint(), self.normalized], separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def point(self, index: tuple[int, ...]) -> dict:
         """The axis values at ``index``: {axis name: value}."""
         return {a.name: a.values[i] for a, i in zip(self.axes, index)}
+
+
+@functools.lru_cache(maxsize=1)
+def source_fingerprint() -> str:
+    """SHA-256 of every Python file of the installed gradlab package (paths and contents), once per process."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _refuse(message: str):
