@@ -14,14 +14,17 @@ import numpy as np
 import pandas as pd
 
 import gradlab as gl
+from gradlab._budget import check_operations
 from gradlab._validate import check_choice, check_finite, check_int
 from gradlab.nn.data import DATASETS, load_dataset
 from gradlab.nn.layers import Placement
 from gradlab.nn.models import AnalogNet, paper_convnet, paper_fcn
 from gradlab.nn.training import CONTROLS, torch_threads, train_network
 from gradlab.perturbations import Chain
+from gradlab.queries._common import arguments_checked
 
-__all__ = ["MODELS", "analog_summary", "build_network", "hidden_widths", "train_analog"]
+__all__ = ["CONVNET_MACS", "MODELS", "TRAIN_IMAGES", "analog_summary", "build_network", "check_work", "hidden_widths",
+           "train_analog"]
 
 MODELS = ("fcn", "convnet")
 
@@ -53,6 +56,32 @@ def build_network(activation, chain: Chain | None, *, control: str = "none", mod
         return paper_fcn(sizes, activation, placement=placement, dropout=dropout, logit_activation=logits, seed=seed)
     return paper_convnet(activation, placement=placement, input_shape=data.shape, classes=data.classes,
                          logit_activation=logits, seed=seed)
+
+
+#: Multiply-adds of one image's forward pass through the default ConvNet (its six convolutions dominate).
+CONVNET_MACS = 4.4e6
+#: Training images of the larger data set, mnist5k (the work bound assumes it).
+TRAIN_IMAGES = 4000
+
+
+def check_work(model: str, depth: int, width: int, epochs: int, batch: int, lr: float, *, runs: int = 1) -> None:
+    """The training arguments, and the work of ``runs`` trainings against the budget, before any work.
+
+    Work: about 3 multiply-adds per weight per image per epoch (forward and backward) for the FCN,
+    3x :data:`CONVNET_MACS` per image for the ConvNet.
+    """
+    check_int("epochs", epochs, minimum=1)
+    check_int("batch", batch, minimum=1)
+    lr = check_finite("lr", lr)
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    per_image = 3 * CONVNET_MACS
+    if model == "fcn":
+        sizes = [784, *hidden_widths(depth, min(width, 1 << 20)), 10]
+        per_image = 3.0 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    shown = str(epochs) if epochs <= 10**6 else f"~1e{len(str(epochs)) - 1}"  # a float would overflow
+    check_operations(f"{runs} training run(s) of {shown} epochs ({model})",
+                     float(runs) * min(epochs, 10**30) * TRAIN_IMAGES * per_image)
 
 
 def train_analog(
@@ -102,7 +131,10 @@ def train_analog(
     for c in names:
         check_choice("controls", c, CONTROLS)
     check_choice("data", data, DATASETS)
+    check_choice("model", model, MODELS)
     check_finite("dropout", dropout)
+    check_work(model, depth, width, epochs, batch, lr, runs=len(names))
+    arguments_checked()
     dataset = load_dataset(data)
     frames = []
     with torch_threads(threads):

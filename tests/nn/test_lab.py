@@ -203,3 +203,19 @@ def test_a_resumed_sweep_gives_identical_rows(tmp_path):
         gl.sweep(spec, cache=tmp_path, progress=stop)
     resumed = gl.sweep(spec, cache=tmp_path, progress=False)
     assert resumed.to_csv(index=False) == whole.to_csv(index=False)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"epochs": 10**400}, "1 training run(s) of ~1e400 epochs (fcn) asks for about"),
+    ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+    ({"lr": -1}, "lr must be > 0, got -1.0"),
+    ({"model": "vgg"}, "model must be one of 'fcn', 'convnet', got 'vgg'"),
+    ({"width": 10**9}, "asks for about 6.61e+16 multiply-adds"),
+    ({"controls": ["none", "noise_free"]}, "controls must be one of"),
+    ({"data": "cifar10"}, "data must be one of 'mnist5k', 'digits'"),
+])
+def test_train_analog_refuses_bad_input_before_any_work(kwargs, message, monkeypatch):
+    monkeypatch.setattr(gnn.experiment, "load_dataset", lambda name: pytest.fail("work started"))
+    with pytest.raises(ValueError) as info:
+        gl.train_analog("relu", gl.analog(0.5, 8), **kwargs)
+    assert message in str(info.value)
