@@ -747,6 +747,9 @@ def plot_analog_training_full(summary: pd.DataFrame, title: str) -> Figure:
             ax.set_xlabel("interpolation weight i (0: ReLU)")
         axes[0, 0].set_ylabel("final test accuracy (noise on)")
         axes[0, 0].legend(frameon=False, fontsize="x-small")
-        fig.suptitle(f"{title}\n({_interval_note(summary)}; dashed: f' at the clean pre-activation)",
-                     fontsize="medium")
+        lo, hi = int(summary["seeds"].min()), int(summary["seeds"].max())
+        note = _interval_note(summary) if lo == hi else (
+            f"mean over {lo}-{hi} seeds per point; bars: 95% interval, Student's t with seeds - 1 degrees of "
+            "freedom on the logit of the accuracy, so within [0, 1]")
+        fig.suptitle(f"{title}\n({note}; dashed: f' at the clean pre-activation)", fontsize="medium")
         return fig
