@@ -552,7 +552,9 @@ def _accuracy_limits(axes, summary: pd.DataFrame) -> None:
 
 
 def _bars(summary: pd.DataFrame) -> list:
-    return [summary["mean"] - summary["ci_low"], summary["ci_high"] - summary["mean"]]
+    """errorbar's (below, above) lengths. A logit-t interval is centred on the mean logit, not on the mean: where
+    the seeds agree (or nearly) it can sit a rounding error to one side of the plotted mean, hence the floor."""
+    return [np.maximum(summary["mean"] - summary["ci_low"], 0.0), np.maximum(summary["ci_high"] - summary["mean"], 0.0)]
 
 
 def plot_training(summary: pd.DataFrame, title: str) -> Figure:
@@ -713,6 +715,7 @@ def plot_analog_training(summary: pd.DataFrame, title: str, reference: str = "re
         right.axvline(0, color=ZERO_COLOR, lw=1, zorder=0)
         left.set_yticks(y, [c.replace("_", " ") for c in controls])
         left.set_xlabel("final test accuracy (noise on)")
+        left.set_ylabel("control")
         right.set_xlabel(f"difference to {reference}, paired by seed")
         left.legend(frameon=False, fontsize="small", loc="lower left")
         fig.suptitle(f"{title}\n({_interval_note(summary)}; right: the paired difference's plain t interval)",

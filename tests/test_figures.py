@@ -348,10 +348,10 @@ def test_training_figure_resumes_and_reports_progress(capsys):
     from gradlab.figures import training_figure
     from gradlab.sweeps.runner import cache_root
 
-    before = set(cache_root().rglob("*.pkl")) if cache_root().exists() else set()
+    before = set(cache_root().rglob("*.point.json")) if cache_root().exists() else set()
     training_figure(fast=True)
     first = capsys.readouterr().err
-    kept = set(cache_root().rglob("*.pkl")) - before
+    kept = set(cache_root().rglob("*.point.json")) - before
     assert "points" in first and len(kept) in (0, 8)  # 2 precisions x 2 depths x 2 replicates, unless kept already
     training_figure(fast=True)  # every point now loads from the sweep cache
     second = capsys.readouterr().err

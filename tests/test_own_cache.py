@@ -23,7 +23,7 @@ def test_a_sweep_and_a_kernel_land_in_the_test_cache():
     frame = gl.sweep(spec, progress=False)
     assert len(frame) == 2 * 2 * 2
     assert np.isfinite(frame["mean_abs_error"]).all()
-    assert any(cache_root().rglob("*.pkl"))  # the points were kept, in the test cache
+    assert any(cache_root().rglob("*.point.json"))  # the points were kept, in the test cache
     assert any((home / "kernels").rglob("*.py"))  # so was the expression's generated kernel
 
 
