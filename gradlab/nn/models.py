@@ -46,6 +46,23 @@ def _placement(chain, placement: Placement | None) -> Placement:
     return placement if placement is not None else Placement.paper(chain)
 
 
+def _linear_blocks(sizes: Sequence[int], act: AnalogActivation, analog: Analog, where: Placement, *, first: int,
+                   dropout: float, logit_activation: bool, logit_chain: bool = True) -> list[nn.Module]:
+    """Linear blocks sizes[0] -> ... -> sizes[-1] (Kaiming-uniform weights), numbered from ``first``, dropout
+    after each hidden one; the classifier's activation and output chain as asked."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        linear = AnalogLinear(n_in, n_out, analog=analog, placement=where, index=first + i)
+        nn.init.kaiming_uniform_(linear.weight)
+        last = i == len(sizes) - 2
+        layers.append(Block(linear, act if (logit_activation or not last) else None, analog=analog,
+                            placement=where if (logit_chain or not last) else replace(where, outputs=()),
+                            index=first + i))
+        if not last and dropout:
+            layers.append(AnalogDropout(dropout, analog=analog, index=first + i))
+    return layers
+
+
 def paper_fcn(
     sizes: Sequence[int],
     activation,
@@ -73,16 +90,8 @@ def paper_fcn(
     act = AnalogActivation(activation)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(check_int("seed", seed, minimum=0))
-        layers: list[nn.Module] = [nn.Flatten()]
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            linear = AnalogLinear(n_in, n_out, analog=analog, placement=where, index=i)
-            nn.init.kaiming_uniform_(linear.weight)
-            last = i == len(sizes) - 2
-            layers.append(Block(linear, act if (logit_activation or not last) else None, analog=analog,
-                                placement=where if (logit_chain or not last) else replace(where, outputs=()),
-                                index=i))
-            if not last and dropout:
-                layers.append(AnalogDropout(dropout, analog=analog, index=i))
+        layers = [nn.Flatten(), *_linear_blocks(sizes, act, analog, where, first=0, dropout=dropout,
+                                                logit_activation=logit_activation, logit_chain=logit_chain)]
     return AnalogNet(layers, analog, activation=act.act.label, placement=where)
 
 
@@ -132,13 +141,6 @@ def paper_convnet(
         with torch.no_grad():
             probe = nn.Sequential(*layers)(torch.zeros(1, *input_shape))
         sizes = [probe.shape[1], *[check_int("linear", n, minimum=1) for n in linear], classes]
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            lin = AnalogLinear(n_in, n_out, analog=analog, placement=where, index=index)
-            nn.init.kaiming_uniform_(lin.weight)
-            last = i == len(sizes) - 2
-            layers.append(Block(lin, act if (logit_activation or not last) else None, analog=analog, placement=where,
-                                index=index))
-            if not last:
-                layers.append(AnalogDropout(0.5, analog=analog, index=index))
-            index += 1
+        layers += _linear_blocks(sizes, act, analog, where, first=index, dropout=0.5,
+                                 logit_activation=logit_activation)
     return AnalogNet(layers, analog, activation=act.act.label, placement=where)
