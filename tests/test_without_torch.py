@@ -27,7 +27,16 @@ def test_import_and_help_do_not_import_torch():
     assert out.stdout.strip() == "[]"
 
 
-BLOCKED = "import sys\nsys.modules['torch'] = None  # as if torch were not installed: 'import torch' fails\n"
+# As if torch were not installed: 'import torch' fails and 'torch' is not in sys.modules (a None entry there
+# would break libraries that look for an already-imported torch, as scipy.stats does).
+BLOCKED = (
+    "import sys\n"
+    "class _NoTorch:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'torch' or name.startswith('torch.'):\n"
+    "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+    "sys.meta_path.insert(0, _NoTorch())\n"
+)
 
 
 def test_network_queries_without_torch_say_how_to_install_it():
@@ -65,14 +74,19 @@ def test_figures_without_torch_skip_the_network_figures_with_one_line_each(tmp_p
     # The default set (no --only) skips what needs torch; asked for by name, a figure that cannot be drawn is an error.
     code = BLOCKED + (
         "from gradlab.cli import write_figures\n"
-        "names = ['step_discontinuity', 'training', 'noise_tolerance', 'bitflip']\n"
+        "names = ['step_discontinuity', 'training', 'noise_tolerance', 'bitflip', 'analog_training',\n"
+        "         'analog_training_full']\n"
         f"write_figures(names, {str(tmp_path)!r}, fast=True)\n"
     )
     out = _python(code)
     assert out.returncode == 0, out.stderr
     skipped = [line for line in out.stderr.splitlines() if "skipped" in line and HINT in line]
-    assert [line.split()[1] for line in skipped] == ["training:", "noise_tolerance:", "bitflip:"], out.stderr
-    assert "1 figure written" in out.stderr and "(3 skipped: training, noise_tolerance, bitflip)" in out.stderr
+    assert [line.split()[1] for line in skipped] == ["training:", "noise_tolerance:", "bitflip:",
+                                                     "analog_training:"], out.stderr
+    # The full tier is drawn from its committed rows: no torch needed.
+    assert "2 figures written" in out.stderr
+    assert "(4 skipped: training, noise_tolerance, bitflip, analog_training)" in out.stderr
+    assert (tmp_path / "analog_training_full.png").stat().st_size > 1000
     assert (tmp_path / "step_discontinuity.png").stat().st_size > 1000
     assert not (tmp_path / "bitflip.png").exists()
     code = BLOCKED + ("from gradlab.cli import main\n"
