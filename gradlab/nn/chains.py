@@ -66,6 +66,10 @@ class Draws:
         """Standard normal numbers of ``like``'s shape and dtype."""
         return torch.randn(like.shape, generator=self.generator(site), dtype=like.dtype).to(like.device)
 
+    def gaussian(self, site, like: torch.Tensor, sigma: float) -> torch.Tensor:
+        """The noise a Gaussian stage of scale ``sigma`` adds at ``site``: sigma x standard normals."""
+        return sigma * self.normal(site, like)
+
     def uniform(self, site, like: torch.Tensor) -> torch.Tensor:
         """Uniform numbers in [0, 1) of ``like``'s shape and dtype."""
         return torch.rand(like.shape, generator=self.generator(site), dtype=like.dtype).to(like.device)
@@ -84,7 +88,7 @@ class ReplayDraws(Draws):
         super().__init__(0)
         self.noise = noise
 
-    def additive(self, site, like: torch.Tensor) -> torch.Tensor:
+    def gaussian(self, site, like: torch.Tensor, sigma: float) -> torch.Tensor:
         return self.noise[site].to(like.dtype)
 
 
@@ -142,9 +146,7 @@ def _apply(stage: Stage | RangeGaussian, v: torch.Tensor, draws: Draws, site: tu
     if isinstance(stage, Clamp):
         return torch.clamp(v, stage.lo, stage.hi)
     if isinstance(stage, Gaussian):
-        if isinstance(draws, ReplayDraws):
-            return v + draws.additive(site, v)
-        return v + stage.sigma * draws.normal(site, v)
+        return v + draws.gaussian(site, v, stage.sigma)
     if isinstance(stage, RangeGaussian):
         scale = float(v.abs().max()) if v.numel() else 0.0
         if stage.eta == 0 or scale == 0:
