@@ -15,30 +15,38 @@ from torch import nn
 
 import gradlab as gl
 
-__all__ = ["AnalogActivation", "activation_function"]
+__all__ = ["AnalogActivation", "activation_function", "numpy_apply"]
 
 
-def _numpy_apply(fn: Callable[[np.ndarray], np.ndarray], t: torch.Tensor) -> torch.Tensor:
+def numpy_apply(fn: Callable[[np.ndarray], np.ndarray], t: torch.Tensor) -> torch.Tensor:
+    """``fn`` (float64 NumPy in, out) on a tensor's values, returned in the tensor's dtype and on its device."""
     values = t.detach().to("cpu", torch.float64).contiguous().numpy()
     return torch.from_numpy(np.asarray(fn(values), dtype=np.float64)).to(device=t.device, dtype=t.dtype)
 
 
 class _Function(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, at, act):
-        ctx.act = act
+    def forward(ctx, x, at, act, derivative):
+        ctx.derivative = derivative
         ctx.save_for_backward(at)
-        return _numpy_apply(act.f, x)
+        return numpy_apply(act.f, x)
 
     @staticmethod
     def backward(ctx, grad):
         (at,) = ctx.saved_tensors
-        return grad * _numpy_apply(ctx.act.df, at), None, None
+        return grad * ctx.derivative(at), None, None, None
 
 
-def activation_function(act, x: torch.Tensor, at: torch.Tensor | None = None) -> torch.Tensor:
-    """f(x), whose gradient is grad * f'(at) (``at`` defaults to ``x``; it receives no gradient)."""
-    return _Function.apply(x, x.detach() if at is None else at.detach(), act)
+def activation_function(act, x: torch.Tensor, at: torch.Tensor | None = None, *,
+                        derivative: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """f(x), whose gradient is grad * f'(at) (``at`` defaults to ``x``; it receives no gradient).
+
+    ``derivative`` (default: ``act``'s f') maps ``at`` to the tensor the backward pass multiplies by.
+    """
+    if derivative is None:
+        def derivative(t):
+            return numpy_apply(act.df, t)
+    return _Function.apply(x, x.detach() if at is None else at.detach(), act, derivative)
 
 
 class AnalogActivation(nn.Module):
@@ -53,7 +61,16 @@ class AnalogActivation(nn.Module):
         self.act = gl.activation(activation, kink=kink)
 
     def forward(self, x: torch.Tensor, at: torch.Tensor | None = None) -> torch.Tensor:
-        return activation_function(self.act, x, at)
+        return activation_function(self.act, x, at, derivative=self.derivative)
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        """f(x) as a tensor of ``x``'s dtype and device, outside autograd."""
+        return numpy_apply(self.act.f, x)
+
+    def derivative(self, at: torch.Tensor) -> torch.Tensor:
+        """The f' the backward pass multiplies by, at ``at`` (the activation's own; a model of faulty
+        hardware may replace it on one module)."""
+        return numpy_apply(self.act.df, at)
 
     def extra_repr(self) -> str:
         return self.act.label

@@ -181,7 +181,8 @@ class AnalogChain(nn.Module):
         stages = () if chain is None else tuple(chain.stages if isinstance(chain, Chain) else chain)
         self.stages, self.site, self.straight_through = stages, tuple(site), straight_through
 
-    def forward(self, v: torch.Tensor, draws: Draws) -> torch.Tensor:
+    def forward(self, v: torch.Tensor, draws: Draws, probe=None) -> torch.Tensor:
+        """``v`` perturbed; ``probe`` (a :class:`~gradlab.nn.probes.SiteProbe`) counts what each Clamp clips."""
         if not self.stages:
             return v
         if self.straight_through:
@@ -191,6 +192,8 @@ class AnalogChain(nn.Module):
             return straight_through(v, out)
         for i, stage in enumerate(self.stages):
             if isinstance(stage, Clamp):
+                if probe is not None:
+                    probe.count_clamp(v, stage.lo, stage.hi)
                 v = torch.clamp(v, stage.lo, stage.hi)  # its gradient is AnalogVNN's mask
             else:
                 v = straight_through(v, _apply(stage, v.detach(), draws, (*self.site, i)))

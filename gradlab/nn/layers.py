@@ -19,7 +19,8 @@ from gradlab.nn.activations import AnalogActivation
 from gradlab.nn.chains import AnalogChain, Draws
 from gradlab.perturbations import Chain, Clamp, Quantize, Stage
 
-__all__ = ["SITES", "Analog", "AnalogConv2d", "AnalogDropout", "AnalogLinear", "Block", "Placement"]
+__all__ = ["SITES", "Analog", "AnalogConv1d", "AnalogConv2d", "AnalogConv3d", "AnalogDropout", "AnalogLinear", "Block",
+           "ChainedActivation", "Placement"]
 
 #: The places a chain can act, and the role code each has in a draw's site ('weights_backward': the
 #: second draw of the weight chain that :attr:`Placement.redraw_backward` uses in the backward pass).
@@ -153,17 +154,51 @@ class AnalogLinear(nn.Linear):
         return _RedrawnLinear.apply(x, weight, bias, back)
 
 
-class AnalogConv2d(nn.Conv2d):
-    """nn.Conv2d with the placement's input and parameter chains."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, analog: Analog, placement: Placement,
-                 index: int, padding: int = 0):
-        super().__init__(in_channels, out_channels, kernel_size, padding=padding)
-        self.chains = _AnalogParams(analog, placement, index)
+class _AnalogConv:
+    """The forward pass of an analog convolution (any dimension): chains on its input and parameters."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, weight, bias = self.chains.perturbed(x, self.weight, self.bias)
         return self._conv_forward(x, weight, bias)
+
+
+class AnalogConv2d(_AnalogConv, nn.Conv2d):
+    """nn.Conv2d with the placement's input and parameter chains (keyword arguments as nn.Conv2d's)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, *, analog: Analog, placement: Placement,
+                 index: int, **conv):
+        super().__init__(in_channels, out_channels, kernel_size, **conv)
+        self.chains = _AnalogParams(analog, placement, index)
+
+
+class AnalogConv1d(_AnalogConv, nn.Conv1d):
+    """nn.Conv1d with the placement's input and parameter chains."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, *, analog: Analog, placement: Placement,
+                 index: int, **conv):
+        super().__init__(in_channels, out_channels, kernel_size, **conv)
+        self.chains = _AnalogParams(analog, placement, index)
+
+
+class AnalogConv3d(_AnalogConv, nn.Conv3d):
+    """nn.Conv3d with the placement's input and parameter chains."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, *, analog: Analog, placement: Placement,
+                 index: int, **conv):
+        super().__init__(in_channels, out_channels, kernel_size, **conv)
+        self.chains = _AnalogParams(analog, placement, index)
+
+
+def _activate(site: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """A site's output chain on ``z``, then its activation; watched by the site's probe when one is set."""
+    analog, probe = site.analog, site.probe
+    out = site.output_chain(z, analog.draws, probe) if analog.noisy else z
+    if site.activation is None:
+        return out
+    at = z if analog.clean_gradient else out
+    if probe is not None:
+        return probe.apply(site.activation, out, at, z)
+    return site.activation(out, at)
 
 
 class Block(nn.Module):
@@ -180,16 +215,31 @@ class Block(nn.Module):
         self.layer, self.activation, self.analog = layer, activation, analog
         self.output_chain = AnalogChain(placement.outputs, (index, SITES["outputs"]))
         self.bound: torch.Tensor | float | None = None
+        #: A :class:`~gradlab.nn.probes.SiteProbe` while diagnostics watch this block (None otherwise).
+        self.probe = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.layer(x)
-        out = self.output_chain(z, self.analog.draws) if self.analog.noisy else z
-        if self.activation is None:
-            return out
-        h = self.activation(out, z if self.analog.clean_gradient else None)
-        if self.bound is None:
+        h = _activate(self, self.layer(x))
+        if self.activation is None or self.bound is None:
             return h
         return torch.minimum(h, torch.as_tensor(self.bound, dtype=h.dtype, device=h.device))
+
+
+class ChainedActivation(nn.Module):
+    """An activation whose input passes the placement's output chain first: f(chain(x)), f' at chain(x).
+
+    What :func:`~gradlab.nn.analogize.analogize` puts in place of a model's activation module (a
+    :class:`Block` without its layer: the layer before it may be any module).
+    """
+
+    def __init__(self, activation: AnalogActivation, *, analog: Analog, placement: Placement, index: int):
+        super().__init__()
+        self.activation, self.analog = activation, analog
+        self.output_chain = AnalogChain(placement.outputs, (index, SITES["outputs"]))
+        self.probe = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _activate(self, x)
 
 
 class AnalogDropout(nn.Module):
