@@ -47,6 +47,8 @@ _EXPORTS = {
     "product_error_stats": "gradlab.queries",
     "step_discontinuity": "gradlab.queries",
     "train_noisy": "gradlab.nn.noisy",
+    "gradient_diagnostics": "gradlab.diagnostics",
+    "predict_layer_error": "gradlab.diagnostics",
     "analog_summary": "gradlab.nn.experiment",
     "train_analog": "gradlab.nn.experiment",
     "sweep": "gradlab.sweeps",

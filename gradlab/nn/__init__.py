@@ -13,6 +13,7 @@ from gradlab._extras import require
 require("torch", "gradlab.nn (analog networks in PyTorch)")
 
 from gradlab.nn.activations import AnalogActivation, activation_function
+from gradlab.nn.analogize import PLACEMENTS, AnalogModel, Conversion, analogize
 from gradlab.nn.chains import AnalogChain, Draws, RangeGaussian, ReplayDraws, quantize, straight_through
 from gradlab.nn.companion import (
     BIT_WORDS,
@@ -25,15 +26,28 @@ from gradlab.nn.companion import (
 )
 from gradlab.nn.data import DATASETS, Dataset, load_dataset
 from gradlab.nn.experiment import MODELS, analog_summary, build_network, hidden_widths, train_analog
-from gradlab.nn.layers import SITES, Analog, AnalogConv2d, AnalogDropout, AnalogLinear, Block, Placement
+from gradlab.nn.layers import (
+    SITES,
+    Analog,
+    AnalogConv1d,
+    AnalogConv2d,
+    AnalogConv3d,
+    AnalogDropout,
+    AnalogLinear,
+    Block,
+    ChainedActivation,
+    Placement,
+)
 from gradlab.nn.models import AnalogNet, paper_convnet, paper_fcn
 from gradlab.nn.noisy import digits_mlp, train_noisy
+from gradlab.nn.probes import SiteProbe
 from gradlab.nn.training import CONTROLS, evaluate, torch_threads, train_network
 
 __all__ = [
-    "BIT_WORDS", "CONTROLS", "DATASETS", "MODELS", "SITES", "Analog", "AnalogActivation", "AnalogChain",
-    "AnalogConv2d", "AnalogDropout", "AnalogLinear", "AnalogNet", "Block", "Dataset", "Draws", "Placement",
-    "RangeGaussian", "ReplayDraws", "TrainedMLP", "activation_function", "analog_summary", "build_network",
+    "BIT_WORDS", "CONTROLS", "DATASETS", "MODELS", "PLACEMENTS", "SITES", "Analog", "AnalogActivation",
+    "AnalogChain", "AnalogConv1d", "AnalogConv2d", "AnalogConv3d", "AnalogDropout", "AnalogLinear", "AnalogModel",
+    "AnalogNet", "Block", "ChainedActivation", "Conversion", "Dataset", "Draws", "Placement", "RangeGaussian",
+    "ReplayDraws", "SiteProbe", "TrainedMLP", "activation_function", "analog_summary", "analogize", "build_network",
     "clip_thresholds", "digits_mlp", "evaluate", "hidden_blocks", "hidden_widths", "load_dataset", "mlp_accuracy",
     "mode_placement", "paper_convnet", "paper_fcn", "quantize", "straight_through", "torch_threads", "train_analog",
     "train_mode", "train_network", "train_noisy",

@@ -181,14 +181,16 @@ class AnalogChain(nn.Module):
         stages = () if chain is None else tuple(chain.stages if isinstance(chain, Chain) else chain)
         self.stages, self.site, self.straight_through = stages, tuple(site), straight_through
 
-    def forward(self, v: torch.Tensor, draws: Draws, probe=None) -> torch.Tensor:
-        """``v`` perturbed; ``probe`` (a :class:`~gradlab.nn.probes.SiteProbe`) counts what each Clamp clips."""
+    def forward(self, v: torch.Tensor, draws: Draws, probe=None, call: int = 0) -> torch.Tensor:
+        """``v`` perturbed; ``probe`` (a :class:`~gradlab.nn.probes.SiteProbe`) counts what each Clamp clips;
+        ``call`` > 0: the module's later call in one forward pass (a shared module), with draws of its own."""
         if not self.stages:
             return v
+        extra = (call,) if call else ()
         if self.straight_through:
             out = v.detach()
             for i, stage in enumerate(self.stages):
-                out = _apply(stage, out, draws, (*self.site, i))
+                out = _apply(stage, out, draws, (*self.site, i, *extra))
             return straight_through(v, out)
         for i, stage in enumerate(self.stages):
             if isinstance(stage, Clamp):
@@ -196,7 +198,7 @@ class AnalogChain(nn.Module):
                     probe.count_clamp(v, stage.lo, stage.hi)
                 v = torch.clamp(v, stage.lo, stage.hi)  # its gradient is AnalogVNN's mask
             else:
-                v = straight_through(v, _apply(stage, v.detach(), draws, (*self.site, i)))
+                v = straight_through(v, _apply(stage, v.detach(), draws, (*self.site, i, *extra)))
         return v
 
     def extra_repr(self) -> str:

@@ -85,6 +85,17 @@ class Analog:
     noisy: bool = True
     #: True: every activation takes f' at its layer's output before the output chain.
     clean_gradient: bool = False
+    #: Calls per module in the current forward pass (None: not counted, every module runs once); a
+    #: module that runs again draws fresh numbers. :class:`~gradlab.nn.analogize.AnalogModel` counts.
+    calls: dict | None = None
+
+    def call(self, module: nn.Module) -> int:
+        """How often ``module`` ran before in this forward pass (0 where calls are not counted)."""
+        if self.calls is None:
+            return 0
+        k = self.calls.get(id(module), 0)
+        self.calls[id(module)] = k + 1
+        return k
 
 
 class _AnalogParams(nn.Module):
@@ -103,10 +114,10 @@ class _AnalogParams(nn.Module):
     def perturbed(self, x, weight, bias):
         if not self.analog.noisy:
             return x, weight, bias
-        draws = self.analog.draws
-        x = self.input_chain(x, draws)
-        weight = self.weight_chain(weight, draws)
-        bias = None if bias is None else self.bias_chain(bias, draws)
+        draws, k = self.analog.draws, self.analog.call(self)
+        x = self.input_chain(x, draws, call=k)
+        weight = self.weight_chain(weight, draws, call=k)
+        bias = None if bias is None else self.bias_chain(bias, draws, call=k)
         return x, weight, bias
 
     def redrawn(self, weight: torch.Tensor) -> torch.Tensor | None:
@@ -192,7 +203,7 @@ class AnalogConv3d(_AnalogConv, nn.Conv3d):
 def _activate(site: nn.Module, z: torch.Tensor) -> torch.Tensor:
     """A site's output chain on ``z``, then its activation; watched by the site's probe when one is set."""
     analog, probe = site.analog, site.probe
-    out = site.output_chain(z, analog.draws, probe) if analog.noisy else z
+    out = site.output_chain(z, analog.draws, probe, call=analog.call(site)) if analog.noisy else z
     if site.activation is None:
         return out
     at = z if analog.clean_gradient else out
@@ -254,7 +265,8 @@ class AnalogDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        keep = self.analog.draws.uniform(self.site, x) >= self.p
+        k = self.analog.call(self)
+        keep = self.analog.draws.uniform((*self.site, k) if k else self.site, x) >= self.p
         return x * keep / (1.0 - self.p)
 
     def extra_repr(self) -> str:
