@@ -176,8 +176,12 @@ def _functional_calls(model: nn.Module) -> tuple[list[tuple[str, str]], bool, st
     """(call site, function) for each activation function ``forward`` calls directly; whether tracing worked."""
     import torch.fx
 
+    class _Tracer(torch.fx.Tracer):
+        def is_leaf_module(self, m: nn.Module, name: str) -> bool:  # gradlab's modules compute in NumPy
+            return isinstance(m, AnalogActivation) or super().is_leaf_module(m, name)
+
     try:
-        graph = torch.fx.symbolic_trace(model).graph
+        graph = _Tracer().trace(model)
     except Exception as exc:  # torch.fx refuses data-dependent control flow, among other things
         return [], False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
     found = []
@@ -261,7 +265,8 @@ def analogize(
         if isinstance(module, _KEPT):
             rows.append((name, kind, "kept", kind, "no analog counterpart: computed exactly"))
             return None
-        children = list(module.named_children())
+        # named_children() names a module used twice once; each place it is used is replaced
+        children = [(n, c) for n, c in module._modules.items() if c is not None]
         own = [n for n, _ in module.named_parameters(recurse=False)]
         if children or isinstance(module, _CONTAINERS):
             if own:
