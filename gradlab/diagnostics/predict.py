@@ -8,8 +8,9 @@ the noise alone: sqrt(sum var(d_i | x_i)) / n, estimated by the spread of d_i - 
 
 e is evaluated at every x_i when C has no noise (e is then a plain function of x, with jumps);
 with a noise it is smooth on the scale of the noise, except for a jump of f'(x) at each kink,
-so it is evaluated on a grid of spacing noise scale / 16 and interpolated linearly, and
-exactly at every x_i within a grid step of a kink. A chain the exact engine cannot evaluate
+so it is evaluated on a grid of spacing noise scale / 32 between each two kinks (over the inputs
+that lie there), with a knot at every quantization level (where |f'(level) - f'(x)| has a corner),
+and interpolated linearly; exactly at every x_i on a kink. A chain the exact engine cannot evaluate
 falls back to Monte Carlo, a few samples at every x_i (labelled, its standard error carried); a
 chain that only a network can apply (RangeGaussian) has no prediction.
 """
@@ -32,20 +33,23 @@ __all__ = ["AGREEMENT_SE", "expected_error", "predict_layer_error"]
 #: A measured error farther than this many standard errors from the prediction disagrees with it.
 AGREEMENT_SE = 4.0
 #: Grid points per noise scale where e(x) is interpolated.
-PER_SCALE = 16
+PER_SCALE = 32
 #: Samples per input (at most) and in all when the exact engine cannot evaluate the chain.
 MC_SAMPLES, MC_TOTAL = 4000, 4_000_000
 
 
-def _grid(x: np.ndarray, spacing: float) -> np.ndarray:
+def _grid(x: np.ndarray, spacing: float, quantizer: Quantize | None) -> np.ndarray:
+    """Knots over the range of ``x``: a uniform grid, and every quantization level inside it (|f'(level) - f'(x)|
+    turns there, so e(x) has a corner)."""
     lo, hi = float(x.min()), float(x.max())
-    count = max(int(math.ceil((hi - lo) / spacing)) + 1, 2)
-    return np.linspace(lo, hi, count) if hi > lo else np.array([lo, lo + spacing])
-
-
-def _interpolate(grid: np.ndarray, values: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Linear interpolation of ``values`` (on ``grid``) at ``x``."""
-    return np.interp(x, grid, values)
+    if hi == lo:
+        return np.array([lo, lo + spacing])
+    grid = np.linspace(lo, hi, max(int(math.ceil((hi - lo) / spacing)) + 1, 2))
+    if quantizer is not None:
+        p = float(quantizer.precision)
+        levels = np.arange(math.ceil(lo * p), math.floor(hi * p) + 1) / p
+        grid = np.union1d(grid, levels[(levels > lo) & (levels < hi)])
+    return grid
 
 
 def expected_error(act, chain: Chain, x: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, float, str]:
@@ -61,14 +65,23 @@ def expected_error(act, chain: Chain, x: np.ndarray, *, seed: int = 0) -> tuple[
         return stats["mean_abs_error"][0], se, "monte carlo"
     if plan.noise is None or any(isinstance(s, Quantize) for s in plan.pre.stages):
         return exact_moments([act], chain, x)["mean_abs_error"][0], 0.0, "exact"
-    grid = _grid(x, plan.noise.spread / PER_SCALE)
-    e = _interpolate(grid, exact_moments([act], chain, grid)["mean_abs_error"][0], x)
-    step = grid[1] - grid[0]
-    near = np.zeros(x.size, dtype=bool)
-    for k in act.jump_points(float(x.min()) - step, float(x.max()) + step):
-        near |= np.abs(x - k) <= step
-    if near.any():
-        e[near] = exact_moments([act], chain, x[near])["mean_abs_error"][0]
+    spacing = plan.noise.spread / PER_SCALE
+    kinks = act.jump_points(float(x.min()), float(x.max()))
+    e = np.empty_like(x)
+    # between two kinks e is smooth: one grid per stretch, over the inputs that lie in it
+    side = np.searchsorted(kinks, x, side="left")
+    on_kink = np.isin(x, kinks)
+    for k in range(kinks.size + 1):
+        part = (side == k) & ~on_kink
+        if part.any():
+            xs = x[part]
+            if (float(xs.max()) - float(xs.min())) / spacing >= xs.size:  # a grid finer than the inputs themselves
+                e[part] = exact_moments([act], chain, xs)["mean_abs_error"][0]
+                continue
+            grid = _grid(xs, spacing, plan.quantizer)
+            e[part] = np.interp(xs, grid, exact_moments([act], chain, grid)["mean_abs_error"][0])
+    if on_kink.any():
+        e[on_kink] = exact_moments([act], chain, x[on_kink])["mean_abs_error"][0]
     return e, 0.0, "exact"
 
 

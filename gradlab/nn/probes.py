@@ -35,8 +35,8 @@ def kink_sides(act: ActivationBase) -> list[tuple[float, int]]:
     return out
 
 
-def _sides(v: np.ndarray, kink: float, own: int) -> np.ndarray:
-    return np.where(v < kink, -1, np.where(v > kink, 1, own))
+def _sides(v: torch.Tensor, kink: float, own: int) -> torch.Tensor:
+    return torch.where(v < kink, -1, torch.where(v > kink, 1, own))
 
 
 class SiteProbe:
@@ -74,25 +74,27 @@ class SiteProbe:
     def record(self, x: torch.Tensor, xt: torch.Tensor, taken: torch.Tensor, exact: torch.Tensor) -> None:
         if not self.recording:
             return
-        xs = x.detach().to("cpu", torch.float64).reshape(-1).numpy()
-        xts = xt.detach().to("cpu", torch.float64).reshape(-1).numpy()
-        err = np.abs(taken.detach().to("cpu", torch.float64).reshape(-1).numpy()
-                     - exact.detach().to("cpu", torch.float64).reshape(-1).numpy())
-        self.units += xs.size
-        self.error_sum += float(err.sum())
-        self.error_sq += float(np.dot(err, err))
-        crossed = np.zeros(xs.size, dtype=bool)
-        for kink, own in self.kinks:
-            crossed |= _sides(xs, kink, own) != _sides(xts, kink, own)
-        self.crossings += int(crossed.sum())
+        err = (taken - exact).abs()
+        self.units += err.numel()
+        self.error_sum += float(err.sum(dtype=torch.float64))
+        self.error_sq += float((err * err).sum(dtype=torch.float64))
+        if self.kinks:
+            crossed = torch.zeros(x.shape, dtype=torch.bool, device=x.device)
+            for kink, own in self.kinks:
+                crossed |= _sides(x, kink, own) != _sides(xt, kink, own)
+            self.crossings += int(crossed.sum())
         if self.keep:
-            self.kept_x.append(xs.copy())
-            self.kept_error.append(err)
+            self.kept_x.append(x.detach().to("cpu", torch.float64).reshape(-1).numpy().copy())
+            self.kept_error.append(err.detach().to("cpu", torch.float64).reshape(-1).numpy())
 
-    def record_local(self, a: torch.Tensor, b: torch.Tensor) -> None:
-        a64, b64 = a.detach().double(), b.detach().double()
-        self.local += np.array([float((a64 * b64).sum()), float((a64 * a64).sum()), float((b64 * b64).sum()),
-                                float(((a64 - b64) ** 2).sum())])
+    def record_local(self, grad: torch.Tensor, taken: torch.Tensor, exact: torch.Tensor) -> None:
+        """The local sums of a = grad x taken against b = grad x exact, accumulated in float64."""
+        g2 = grad * grad
+        sums = [(g2 * taken * exact).sum(dtype=torch.float64), (g2 * taken * taken).sum(dtype=torch.float64),
+                (g2 * exact * exact).sum(dtype=torch.float64)]
+        gap = taken - exact
+        sums.append((g2 * gap * gap).sum(dtype=torch.float64))
+        self.local += torch.stack(sums).cpu().numpy()
 
     def apply(self, module, xt: torch.Tensor, at: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """f(x~) through ``module`` (an AnalogActivation), its backward watched; ``at``: where it takes f'."""
@@ -115,7 +117,6 @@ class _Probed(torch.autograd.Function):
         probe = ctx.probe
         if probe.exact_backward:
             return grad * exact, None, None, None, None
-        a = grad * taken
         if probe.recording:
-            probe.record_local(a, grad * exact)
-        return a, None, None, None, None
+            probe.record_local(grad, taken, exact)
+        return grad * taken, None, None, None, None

@@ -172,3 +172,23 @@ def test_bad_input_is_refused_with_the_reason():
     with pytest.raises(TypeError, match="chain must be a gl.Chain"):
         gl.predict_layer_error(amodel, _toy_batches(), chain="relu")
     assert all(getattr(m, "probe", None) is None for m in amodel.modules())  # a failed run left no probe
+
+
+def test_expected_error_interpolates_within_a_hair_of_the_exact_engine_and_keeps_the_jump_at_the_kink():
+    from gradlab.diagnostics import expected_error
+
+    x = np.concatenate([np.linspace(-0.4, 0.4, 4001), [1e-9, -1e-9]])
+    chain = gl.analog(0.5, 8)
+    for name in ("relu", "gelu"):
+        act = gl.activation(name)
+        e, se, method = expected_error(act, chain, x)
+        frame = gl.gradient_error([name], chain, x, method="exact")
+        exact = frame.set_index("x")["mean_abs_error"].loc[x].to_numpy()
+        assert method == "exact" and se == 0
+        assert np.max(np.abs(e - exact)) < 3e-4 * exact.max()
+    relu = expected_error(gl.activation("relu"), chain, np.array([-1e-9, 0.0, 1e-9]))[0]
+    assert relu[2] - relu[1] > 0.4  # e jumps at the kink, where f'(x) does; no interpolation across it
+    tiny = gl.chain(gl.Gaussian(1e-7), gl.Quantize(16))  # a grid would be finer than the inputs: per input
+    e, _, _ = expected_error(gl.activation("relu"), tiny, x[:50])
+    frame = gl.gradient_error(["relu"], tiny, x[:50], method="exact").set_index("x")
+    assert np.allclose(e, frame["mean_abs_error"].loc[x[:50]], atol=1e-15)
