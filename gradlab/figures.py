@@ -353,6 +353,40 @@ def rerun_analog_full(client=2):
     return runs
 
 
+def layer_diagnostics_path():
+    """The committed rows of the layer_diagnostics figure (package data)."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "data" / "layer_diagnostics.csv"
+
+
+#: How the committed layer_diagnostics rows were made (gradlab.diagnostics.study.diagnose_paper_networks).
+LAYER_DIAGNOSTICS = {"activations": ("relu", "gelu"), "steps": 40, "leakage": 0.5, "precision": 8}
+
+
+def layer_diagnostics_figure(fast: bool = False):
+    """Per-layer gradient error in the paper's FCN and ConvNet, measured against gradlab's exact prediction.
+
+    Drawn from the committed rows (gradlab/data/layer_diagnostics.csv), no training; ``fast``
+    changes nothing. ``python analyses/layer_diagnostics.py --rerun`` makes them again.
+    """
+    frame = pd.read_csv(layer_diagnostics_path())
+    title = (f"Gradient error per layer while training under gl.analog({LAYER_DIAGNOSTICS['leakage']:g}, "
+             f"{LAYER_DIAGNOSTICS['precision']:g}), MNIST-5k, {LAYER_DIAGNOSTICS['steps']} steps: measured vs "
+             "gradlab's exact e(x), and what it does to the gradient")
+    return plots.plot_layer_diagnostics(frame, title), frame
+
+
+def rerun_layer_diagnostics():
+    """Train and diagnose the paper's two networks again and write the rows atomically (about 2 minutes)."""
+    from gradlab._io import save_table
+    from gradlab.diagnostics.study import diagnose_paper_networks
+
+    frame = diagnose_paper_networks(**LAYER_DIAGNOSTICS)
+    save_table(frame, layer_diagnostics_path())
+    return frame
+
+
 #: The paper's own renderings, drawn beside gradlab's by ``gradlab figures --paper``.
 PAPER_FIGURES: dict[str, Callable] = {
     "product_maps_paper": product_maps_paper_figure,
@@ -382,6 +416,7 @@ FIGURES: dict[str, Callable] = {
     "bitflip": bitflip_figure,
     "analog_training": analog_training_figure,
     "analog_training_full": analog_training_full_figure,
+    "layer_diagnostics": layer_diagnostics_figure,
 }
 
 

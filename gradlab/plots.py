@@ -756,3 +756,56 @@ def plot_analog_training_full(summary: pd.DataFrame, title: str) -> Figure:
             "freedom on the logit of the accuracy, so within [0, 1]")
         fig.suptitle(f"{title}\n({note}; dashed: f' at the clean pre-activation)", fontsize="medium")
         return fig
+
+
+def plot_layer_diagnostics(frame: pd.DataFrame, title: str) -> Figure:
+    """Per-layer gradient error measured in a network against gradlab's prediction, and the gradient cosines.
+
+    ``frame`` is :func:`gradlab.diagnostics.study.diagnose_paper_networks`'s (network, activation,
+    layer, kind, metric, value, stderr). One row of panels per network. Left: each activation
+    layer's measured mean |f'(x~) - f'(x)| (filled, +-2 standard errors) and gradlab's exact
+    prediction over the same inputs (open). Right: per parameter layer, the cosine between the
+    network's gradient and that of the same forward pass with exact f' (solid: the gradient error
+    alone), and that of the clean network (dotted), mean over the training steps +-2 standard errors.
+    """
+    networks = list(dict.fromkeys(frame["network"]))
+    acts = list(dict.fromkeys(frame["activation"]))
+    styles = _styles(acts)
+    with style():
+        fig, axes = plt.subplots(len(networks), 2, figsize=(10, 3.3 * len(networks)), squeeze=False,
+                                 constrained_layout=True)
+        for row, network in enumerate(networks):
+            left, right = axes[row]
+            part = frame[frame["network"] == network]
+            for k, act in enumerate(acts):
+                st = styles[act]
+                mine = part[part["activation"] == act]
+                meas = mine[mine["metric"] == "measured"].reset_index(drop=True)
+                pred = mine[mine["metric"] == "predicted"].reset_index(drop=True)
+                pos = np.arange(len(meas)) + (k - (len(acts) - 1) / 2) * 0.18
+                left.errorbar(pos, meas["value"], yerr=2 * meas["stderr"], color=st["color"], marker=st["marker"],
+                              ls="none", ms=5, capsize=2, label=f"{act}: measured")
+                left.plot(pos, pred["value"], color=st["color"], marker=st["marker"], mfc="white", ls="none", ms=9,
+                          label=f"{act}: gradlab's prediction")
+                left.set_xticks(np.arange(len(meas)), [str(i + 1) for i in range(len(meas))])
+                layers = mine[(mine["kind"] == "parameters") & (mine["metric"] == "cosine_exact")]
+                ppos = np.arange(len(layers))
+                for metric, ls, label in (("cosine_exact", "-", "exact f', same forward"),
+                                          ("cosine_clean", ":", "clean network")):
+                    rows = mine[(mine["kind"] == "parameters") & (mine["metric"] == metric)]
+                    right.errorbar(ppos, rows["value"], yerr=2 * rows["stderr"], color=st["color"],
+                                   marker=st["marker"], ls=ls, ms=4, capsize=2, label=f"{act}: vs {label}")
+                right.set_xticks(ppos, [str(i + 1) for i in range(len(layers))])
+            left.set_ylim(bottom=0)
+            left.set_xlabel("activation layer (input to output)")
+            left.set_ylabel(f"{network}\nmean |f'(x~) - f'(x)|")
+            right.set_xlabel("parameter layer (input to output)")
+            right.set_ylabel("gradient cosine")
+            right.set_ylim(min(-0.05, float(part[part["metric"].str.startswith("cosine")]["value"].min()) - 0.05),
+                           1.02)
+            right.axhline(1, color=ZERO_COLOR, lw=1, zorder=0)
+            if row == 0:
+                left.legend(frameon=False, fontsize="x-small", loc="lower left", ncol=2)
+                right.legend(frameon=False, fontsize="x-small", loc="center left")
+        fig.suptitle(title, fontsize="medium")
+        return fig
