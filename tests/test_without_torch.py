@@ -46,6 +46,8 @@ def test_network_queries_without_torch_say_how_to_install_it():
         "         'noise_tolerance': lambda: gl.noise_tolerance('relu', cache=False),\n"
         "         'bitflip_resilience': lambda: gl.bitflip_resilience('relu', cache=False),\n"
         "         'train_noisy': lambda: gl.train_noisy('relu', None),\n"
+        "         'gradient_diagnostics': lambda: gl.gradient_diagnostics(None, None),\n"
+        "         'predict_layer_error': lambda: gl.predict_layer_error(None, None),\n"
         "         'sweep': lambda: gl.sweep({'query': 'train_noisy', 'activations': ['relu'], 'epochs': 1},\n"
         "                                   cache=False, progress=False)}\n"
         "for name, call in calls.items():\n"
@@ -60,7 +62,7 @@ def test_network_queries_without_torch_say_how_to_install_it():
     out = _python(code)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
-    assert len(lines) == 7 and lines[-1] == "1"  # the engines still work
+    assert len(lines) == 9 and lines[-1] == "1"  # the engines still work
     for line in lines[:-1]:
         assert HINT in line and "ran" not in line.split()[1:2], line
 

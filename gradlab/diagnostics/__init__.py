@@ -7,6 +7,11 @@ network from a model of your own with :func:`gradlab.nn.analogize`.
 """
 from __future__ import annotations
 
+# ruff: noqa: E402 -- the check for torch comes before the modules that import it
+from gradlab._extras import require
+
+require("torch", "gradlab.diagnostics (gradient error inside PyTorch networks)")
+
 from gradlab.diagnostics.measure import METRICS, gradient_diagnostics, gradient_similarity
 from gradlab.diagnostics.predict import AGREEMENT_SE, expected_error, predict_layer_error
 
