@@ -35,6 +35,7 @@ __all__ = [
     "plot_effective_precision",
     "plot_error_ratio",
     "plot_gradient_error",
+    "plot_layer_diagnostics",
     "plot_noise_tolerance",
     "plot_product_maps",
     "plot_product_maps_paper",
