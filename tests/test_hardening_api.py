@@ -1,7 +1,8 @@
-"""The second hostile probe's public-API reproducers (issue 24, sections 3 and 4): each refused with the
-parameter, the value and what is allowed, before any allocation or work; long chains supported."""
+"""The second hostile probe's public-API reproducers (issue 24, sections 3 and 4; issue 25, section 3): each
+refused with the parameter, the value and what is allowed, before any allocation or work; long chains supported."""
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -129,3 +130,50 @@ def test_the_cache_directory_must_be_absolute(monkeypatch, tmp_path):
         cache_home()
     monkeypatch.setenv("GRADLAB_CACHE_DIR", str(tmp_path))
     assert cache_home() == tmp_path
+
+
+# --- round two, continued: f' that overflows, work estimated before it starts ------------------------------------
+EXP = "exp(800*x)"  # f'(x) = 800 exp(800 x) overflows float64 from x = 0.879
+
+
+@pytest.mark.parametrize("method", ["exact", "mc"])
+def test_a_derivative_that_overflows_is_refused_by_name_never_a_silent_nan(method):
+    # Both engines gave NaN means at x = 1 (inf - inf) and inf at x = 0.5 with no word.
+    with pytest.raises(ValueError) as info:
+        gl.gradient_error(EXP, CHAIN, [0.2, 1.0], method=method)
+    assert str(info.value).startswith("f'(x) of exp(800*x) is inf at x = 1.0 (1 of 2 inputs): not a finite number")
+    # f'(x) is finite at 0.5, but E|f'(x~)| = 800 E exp(800 x~) is about e^3600 under this noise: beyond float64.
+    with pytest.raises(ValueError) as info:
+        gl.gradient_error(EXP, gl.Gaussian(sigma=0.1), [0.5], method=method)
+    assert str(info.value).startswith("mean_abs_error of exp(800*x) at x = 0.5 under Gaussian(sigma=0.1) is inf: "
+                                      "f'(x~) - f'(x), or its square, is beyond float64's range")
+
+
+def test_large_but_finite_errors_of_such_a_derivative_agree_between_the_engines():
+    exact = gl.gradient_error(EXP, CHAIN, [0.2, 0.3], method="exact")
+    mc = gl.gradient_error(EXP, CHAIN, [0.2, 0.3], method="mc", samples=20000, seed=0)
+    assert exact["mean_abs_error"].iloc[1] == pytest.approx(2.8565e108, rel=1e-4)
+    z = (mc["mean_abs_error"] - exact["mean_abs_error"]) / mc["stderr"]
+    assert np.all(np.isfinite(z)) and np.all(np.abs(z) < 4), z.tolist()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: gl.step_discontinuity(i=np.linspace(0, 1, 10**5)),  # about 50 minutes before
+     "step_discontinuity at 100000 values of i would take about 83.3 min, over the work budget of about 21.7 min"),
+    (lambda: gl.effective_precision(np.linspace(1, 2, 10**5)),
+     "effective_precision at 100000 values of s would take about 83.3 min, over the work budget"),
+    (lambda: gl.gradient_error(["relu", "gelu"], gl.chain(gl.Laplace(scale=0.1), gl.Clamp()), np.linspace(-1, 1, 10**6),
+                               method="exact"),  # 21-26 minutes before
+     "the exact engine at 1000000 inputs x 2 activation(s) under Laplace(scale=0.1) -> Clamp(lo=-1.0, hi=1.0) would "
+     "take about 26.7 min, over the work budget of about 21.7 min (the sample budget of 1e+11 at 13 ns a sample"),
+])
+def test_work_without_samples_is_estimated_and_refused_before_it_starts(call, message):
+    old = gl.set_budget(samples=1e11)
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError) as info:
+            call()
+    finally:
+        gl.set_budget(samples=old.samples)
+    assert time.perf_counter() - start < 1
+    assert str(info.value).startswith(message), str(info.value)
