@@ -177,3 +177,25 @@ def test_work_without_samples_is_estimated_and_refused_before_it_starts(call, me
         gl.set_budget(samples=old.samples)
     assert time.perf_counter() - start < 1
     assert str(info.value).startswith(message), str(info.value)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", ""])
+def test_a_bad_numba_thread_count_is_named(monkeypatch, value):
+    from gradlab.kernels import jit
+
+    monkeypatch.setenv("NUMBA_NUM_THREADS", value)
+    with pytest.raises(ValueError) as info:
+        jit._check_thread_setting()
+    assert str(info.value) == ("NUMBA_NUM_THREADS must be a whole number of threads >= 1 (or unset: one per core), "
+                               f"got {value!r}")
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    jit._check_thread_setting()
+
+
+def test_numba_thread_count_zero_on_the_command_line_is_one_line_not_a_traceback():
+    import os
+
+    run = subprocess.run([sys.executable, "-m", "gradlab.cli", "error", "relu", "--x", "0:1:2", "--samples", "100"],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "NUMBA_NUM_THREADS": "0"})
+    assert run.returncode == 2 and run.stderr == ("gradlab error: NUMBA_NUM_THREADS must be a whole number of threads "
+                                                  ">= 1 (or unset: one per core), got '0'\n")
