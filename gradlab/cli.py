@@ -105,7 +105,11 @@ def _cmd_show(args: argparse.Namespace) -> None:
             )
     else:
         lines.append("  kinks: none (f and f' are continuous)")
-    lines.append(f"  LaTeX: {act.latex()}")
+    try:
+        latex = act.latex()
+    except gl.ExpressionError as exc:  # the printer alone ran out of time: the rest is still worth showing
+        latex = f"skipped: {exc}"
+    lines.append(f"  LaTeX: {latex}")
     print("\n".join(lines))
 
 
