@@ -94,6 +94,8 @@ def set_budget(*, memory: float | None = None, samples: float | None = None) -> 
 
 
 def _size(nbytes: float) -> str:
+    if nbytes == float("inf"):
+        return "more than 1.8e+308 bytes"
     for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20)):
         if nbytes >= scale:
             return f"{nbytes / scale:.1f} {unit}"
@@ -105,7 +107,8 @@ def check_memory(what: str, nbytes: float) -> None:
     limit = get_budget().memory
     if nbytes > limit:
         raise ValueError(
-            f"{what} needs about {_size(nbytes)} of memory, over the budget of {_size(limit)} "
+            f"{what} needs {'' if nbytes == float('inf') else 'about '}{_size(nbytes)} of memory, over the budget "
+            f"of {_size(limit)} "
             "(raise it with gl.set_budget(memory=...) or $GRADLAB_MEMORY_BUDGET, or ask for less)"
         )
 
@@ -120,6 +123,10 @@ def check_samples(what: str, n: float) -> None:
         )
 
 
+def _about(n: float) -> str:
+    return f"about {n:.3g}" if n < float("inf") else "more than 1.8e+308"
+
+
 #: Arithmetic work (multiply-adds of a network) counted as one random sample: a sample costs ~13 ns, a
 #: multiply-add in NumPy's matrix products ~1 ns on 2 cores.
 OPERATIONS_PER_SAMPLE = 10
@@ -130,7 +137,7 @@ def check_operations(what: str, n: float) -> None:
     limit = get_budget().samples * OPERATIONS_PER_SAMPLE
     if n > limit:
         raise ValueError(
-            f"{what} asks for about {n:.3g} multiply-adds, over the budget of {limit:.3g} ({OPERATIONS_PER_SAMPLE} "
+            f"{what} asks for {_about(n)} multiply-adds, over the budget of {limit:.3g} ({OPERATIONS_PER_SAMPLE} "
             "per random sample of the sample budget; raise it with gl.set_budget(samples=...) or "
             "$GRADLAB_SAMPLE_BUDGET, or ask for less)"
         )

@@ -17,11 +17,13 @@ __all__ = [
     "check_int",
     "check_interval",
     "check_positive",
+    "describe",
     "suggest",
 ]
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """``value`` as a message shows it: repr, NumPy scalars as plain numbers, huge integers by their size."""
     # NumPy scalars print as np.float64(nan) since NumPy 2; users typed nan.
     if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         value = value.item()
@@ -29,6 +31,9 @@ def _describe(value: object) -> str:
         # 10**400 has 401 digits (and past 4300 repr() itself refuses): its size is what matters.
         return f"{'-' if value < 0 else ''}an integer of about 10**{int(value.bit_length() * 0.30103)}"
     return repr(value)
+
+
+_describe = describe
 
 
 def check_finite(name: str, value: object) -> float:

@@ -20,6 +20,9 @@ CHAIN = gl.analog(0.5, 256)
     (lambda: gl.set_budget(memory=10**400), "memory must be a finite real number (at most about 1.8e308), "
      "got an integer of about 10**400"),
     (lambda: gl.Gaussian(sigma=5e-324), "Gaussian: sigma must be 0 or >= 1e-300, got 5e-324"),
+    (lambda: gl.Laplace(scale=5e-324), "Laplace: scale must be 0 or >= 1e-300, got 5e-324"),  # exact: OverflowError
+    (lambda: gl.error_near_zero("relu", CHAIN, width=10**400), "width must be a finite real number (at most about "
+     "1.8e308), got an integer of about 10**400"),  # the 401 digits were printed
 ])
 def test_huge_and_subnormal_numbers_get_the_parameters_own_message(call, message):
     with pytest.raises(ValueError) as info:
@@ -66,7 +69,10 @@ def test_the_x_grid_and_chain_apply_count_against_the_memory_budget_before_alloc
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"batch": 10**8}, "depth=2, hidden=64, batch=100000000 needs about 286.1 GiB of memory"),
-    ({"epochs": 10**400}, "epochs=1000000"),
+    ({"epochs": 10**400}, "epochs=an integer of about 10**400 at depth=2, hidden=64 asks for more than 1.8e+308 "
+     "multiply-adds"),  # was 400 digits, and an estimate capped at 10**30 epochs
+    ({"hidden": 20000, "batch": 2000}, "depth=2, hidden=20000, batch=2000 needs about 13.8 GiB"),  # 10.7 GB over 75 s
+    ({"epochs": 10**9}, "epochs=1000000000 at depth=2, hidden=64 asks for about 4.76e+16 multiply-adds"),  # forever
 ])
 def test_train_noisy_checks_its_memory_and_work_before_training(monkeypatch, kwargs, message):
     pytest.importorskip("torch")
@@ -199,3 +205,24 @@ def test_numba_thread_count_zero_on_the_command_line_is_one_line_not_a_traceback
                          capture_output=True, text=True, timeout=120, env={**os.environ, "NUMBA_NUM_THREADS": "0"})
     assert run.returncode == 2 and run.stderr == ("gradlab error: NUMBA_NUM_THREADS must be a whole number of threads "
                                                   ">= 1 (or unset: one per core), got '0'\n")
+
+
+def test_a_progress_that_is_not_a_switch_or_a_callable_is_refused_before_any_work(tmp_path):
+    pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"^progress must be True, False or a callable progress\(done, total\), "
+                                        "got 'yes'$"):
+        gl.noise_tolerance(progress="yes", cache=False)  # ran the 10 points (38 s) with a bar
+    with pytest.raises(TypeError, match="got 'yes'"):
+        gl.sweep({"query": "gradient_error", "activations": "relu", "x": [0.0], "chain": {}}, cache=tmp_path,
+                 progress="yes")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_networks_with_a_zero_clean_gradient_are_counted_in_a_warning():
+    # width=1: at depth 16 every ReLU network is dead; the NaN columns came without a word.
+    with pytest.warns(RuntimeWarning) as caught:
+        df = gl.depth_error("relu", CHAIN, depth=[1, 16], width=1, samples=8, batch=2)
+    [warning] = caught
+    message = str(warning.message)
+    assert "the clean input gradient is 0" in message and "relu at depth=16: 8 of 8" in message
+    assert np.isnan(df["input_rel_error"].iloc[1]) and np.isfinite(df["input_rel_error"].iloc[0])
