@@ -41,6 +41,9 @@ def test_huge_and_subnormal_numbers_get_the_parameters_own_message(call, message
      "strings ['0.1']"),
     (lambda: gl.depth_error("relu", CHAIN, depth=[True]), "depth must be an integer, got True"),
     (lambda: CHAIN.apply(None), "x must be a number or an array of real numbers, got None"),
+    (lambda: gl.activation(5), "activation must be a built-in name, an expression string, an Activation or a "
+     "PyTorch callable, got 5"),
+    (lambda: gl.BitFlip(total_bits=-5), "BitFlip: total_bits must be an integer >= 2, got -5"),
 ])
 def test_none_scalars_strings_and_booleans_are_refused_by_name(call, message):
     with pytest.raises((TypeError, ValueError)) as info:
@@ -226,3 +229,12 @@ def test_networks_with_a_zero_clean_gradient_are_counted_in_a_warning():
     message = str(warning.message)
     assert "the clean input gradient is 0" in message and "relu at depth=16: 8 of 8" in message
     assert np.isnan(df["input_rel_error"].iloc[1]) and np.isfinite(df["input_rel_error"].iloc[0])
+
+
+def test_a_parameter_repeated_on_the_command_line_is_refused(capsys):
+    from gradlab.cli import main
+
+    # `gradlab show relu_gelu i=0.2 i=0.9` silently took the last value.
+    assert main(["show", "relu_gelu", "i=0.2", "i=0.9"]) == 2
+    assert capsys.readouterr().err == ("gradlab show: activation 'relu_gelu(i=0.2, i=0.9)': 'i' is given twice in "
+                                       "relu_gelu(...)\n")

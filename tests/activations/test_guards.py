@@ -427,3 +427,12 @@ def test_show_shows_the_rest_when_the_latex_printer_runs_out_of_time(monkeypatch
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "  LaTeX: skipped: writing LaTeX of 'gelu' was stopped: it needs more than 1 s"
     assert "  smoothness: Cinf" in lines and "  kinks: none (f and f' are continuous)" in lines
+
+
+def test_the_explorers_parse_is_bounded_like_the_apis():
+    # Typed into the explorer, x*((1e-300)**64)**64 stalled the session for more than 50 s.
+    pytest.importorskip("marimo")
+    from gradlab.explore.model import Settings
+
+    with within(1.0), pytest.raises(ExpressionError, match="below float64's range"):
+        _ = Settings(family="expression", expression="x*((1e-300)**64)**64").activation
