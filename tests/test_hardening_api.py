@@ -238,3 +238,14 @@ def test_a_parameter_repeated_on_the_command_line_is_refused(capsys):
     assert main(["show", "relu_gelu", "i=0.2", "i=0.9"]) == 2
     assert capsys.readouterr().err == ("gradlab show: activation 'relu_gelu(i=0.2, i=0.9)': 'i' is given twice in "
                                        "relu_gelu(...)\n")
+
+
+def test_the_exact_engine_at_the_smallest_noise_scale_gives_the_closed_form():
+    # A subnormal sigma was an OverflowError in the exact engine; it is refused (above), and the smallest scale
+    # allowed, 1e-300, is exact: ReLU's error at x = 1e-300 is P(x~ < 0), Phi(-1) under Gaussian noise of sigma
+    # 1e-300 and exp(-1) / 2 under Laplace noise of that scale.
+    from scipy.stats import norm
+
+    for stage, expected in ((gl.Gaussian(sigma=1e-300), norm.cdf(-1.0)), (gl.Laplace(scale=1e-300), np.exp(-1) / 2)):
+        df = gl.gradient_error("relu", stage, [1e-300, 0.3], method="exact")
+        assert df["mean_abs_error"].tolist() == [pytest.approx(expected, rel=1e-9), 0.0]
