@@ -25,8 +25,8 @@ from gradlab.activations import Activation
 from gradlab.perturbations.chain import Chain
 from gradlab.perturbations.stages import AdditiveNoise, Clamp, Quantize
 
-__all__ = ["CONTINUOUS_SECONDS", "ExactUnsupported", "exact_moments", "exact_plan", "exact_seconds",
-           "level_distribution"]
+__all__ = ["CONTINUOUS_SECONDS", "NUMERIC_CONTINUOUS_SECONDS", "ExactUnsupported", "exact_moments", "exact_plan",
+           "exact_seconds", "level_distribution"]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
 
@@ -82,8 +82,10 @@ def exact_plan(chain: Chain) -> ExactPlan:
 
 #: Seconds of work per (input, activation) of the continuous path (a Python loop: breakpoints on a 2,049-point
 #: grid, then Gauss-Legendre panels): measured 0.1-0.5 ms on 2 cores (Uniform 0.1 ms, Gaussian 0.3, Laplace
-#: with a clamp 0.5), up to 0.8 ms under load; the estimate takes the upper end.  The other paths are vectorized.
+#: with a clamp 0.5), up to 0.8 ms under load; the estimate takes the upper end.  A numeric activation also
+#: scans each input's range for jumps: 6-7 ms.  The other paths are vectorized.
 CONTINUOUS_SECONDS = 8e-4
+NUMERIC_CONTINUOUS_SECONDS = 8e-3
 
 
 def exact_seconds(acts: Sequence[Activation], chain: Chain, n_inputs: int) -> float:
@@ -93,7 +95,8 @@ def exact_seconds(acts: Sequence[Activation], chain: Chain, n_inputs: int) -> fl
     """
     plan = exact_plan(chain)
     if plan.noise is not None and plan.quantizer is None:
-        return CONTINUOUS_SECONDS * float(n_inputs) * len(acts)
+        each = sum(CONTINUOUS_SECONDS if a.symbolic else NUMERIC_CONTINUOUS_SECONDS for a in acts)
+        return each * float(n_inputs)
     return 0.0
 
 
