@@ -82,8 +82,12 @@ def check_interval(
     return v
 
 
+#: Largest integer argument: beyond, float64 estimates of the work it asks for would overflow.
+_MAX_INT = 10**300
+
+
 def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
-    """Return ``value`` as an int (integral floats accepted) that is >= ``minimum``."""
+    """Return ``value`` as an int (integral floats accepted) that is >= ``minimum`` and below 1e300."""
     if isinstance(value, (bool, np.bool_, str, bytes)):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     try:
@@ -94,6 +98,8 @@ def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
         raise TypeError(f"{name} must be an integer, got {_describe(value)}") from None
     if v != value:
         raise ValueError(f"{name} must be an integer, got {_describe(value)}")
+    if abs(v) > _MAX_INT:  # the estimates of work and memory are computed in floats
+        raise ValueError(f"{name} must be an integer below 1e300 in magnitude, got {_describe(value)}")
     if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {_describe(value)}")
     return v

@@ -70,10 +70,29 @@ def test_the_x_grid_and_chain_apply_count_against_the_memory_budget_before_alloc
                                    "or ask for less)\n"), run.stderr
 
 
+def test_integers_beyond_float64_estimates_are_refused_by_name():
+    # epochs=10**400 never returned; samples, width, batch, repeats = 10**400 were OverflowErrors in the estimates.
+    for call, name in ((lambda v: gl.depth_error("relu", CHAIN, depth=[1], samples=v), "samples"),
+                       (lambda v: gl.depth_error("relu", CHAIN, depth=[v]), "depth"),
+                       (lambda v: gl.gradient_error("relu", CHAIN, [0.1], samples=v), "samples"),
+                       (lambda v: gl.product_error_stats("relu", CHAIN, [0.1], [0.2], repeats=v), "repeats"),
+                       (lambda v: gl.train_noisy("relu", None, epochs=v), "epochs")):
+        with pytest.raises(ValueError) as info:
+            call(10**400)
+        assert str(info.value) == f"{name} must be an integer below 1e300 in magnitude, got an integer of about 10**400"
+    for spec, message in (({"chain": {"leakage": 10**400}}, "leakage must be a finite number (at most about 1.8e308)"),
+                          ({"x": 10**400}, "x must be a finite number (at most about 1.8e308)"),
+                          ({"chain": {"clamp": [10**400, 1]}}, "clamp must be a pair of finite numbers [lo, hi] or false")):
+        with pytest.raises(ValueError) as info:  # OverflowError from the spec's reader (found by fuzz_surfaces.py)
+            gl.sweep({"query": "gradient_error", "activations": "relu", "x": [0.0], "chain": {}, **spec}, cache=False,
+                     progress=False)
+        assert str(info.value).startswith(f"sweep spec: {message}, got an integer of about 10**400"), str(info.value)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"batch": 10**8}, "depth=2, hidden=64, batch=100000000 needs about 286.1 GiB of memory"),
-    ({"epochs": 10**400}, "epochs=an integer of about 10**400 at depth=2, hidden=64 asks for more than 1.8e+308 "
-     "multiply-adds"),  # was 400 digits, and an estimate capped at 10**30 epochs
+    ({"epochs": 10**100}, "epochs=an integer of about 10**100 at depth=2, hidden=64 asks for more than 1.8e+308 "
+     "multiply-adds"),  # was 101 digits, and an estimate capped at 10**30 epochs
     ({"hidden": 20000, "batch": 2000}, "depth=2, hidden=20000, batch=2000 needs about 13.8 GiB"),  # 10.7 GB over 75 s
     ({"epochs": 10**9}, "epochs=1000000000 at depth=2, hidden=64 asks for about 4.76e+16 multiply-adds"),  # forever
 ])
