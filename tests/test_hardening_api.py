@@ -82,7 +82,8 @@ def test_integers_beyond_float64_estimates_are_refused_by_name():
         assert str(info.value) == f"{name} must be an integer below 1e300 in magnitude, got an integer of about 10**400"
     for spec, message in (({"chain": {"leakage": 10**400}}, "leakage must be a finite number (at most about 1.8e308)"),
                           ({"x": 10**400}, "x must be a finite number (at most about 1.8e308)"),
-                          ({"chain": {"clamp": [10**400, 1]}}, "clamp must be a pair of finite numbers [lo, hi] or false")):
+                          ({"chain": {"clamp": [10**400, 1]}},
+                           "clamp must be a pair of finite numbers [lo, hi] or false")):
         with pytest.raises(ValueError) as info:  # OverflowError from the spec's reader (found by fuzz_surfaces.py)
             gl.sweep({"query": "gradient_error", "activations": "relu", "x": [0.0], "chain": {}, **spec}, cache=False,
                      progress=False)
@@ -246,8 +247,13 @@ def test_networks_with_a_zero_clean_gradient_are_counted_in_a_warning():
         df = gl.depth_error("relu", CHAIN, depth=[1, 16], width=1, samples=8, batch=2)
     [warning] = caught
     message = str(warning.message)
-    assert "the clean input gradient is 0" in message and "relu at depth=16: 8 of 8" in message
+    assert "the clean input gradient is 0" in message and "relu at depth=16: gradient 0 in 8 of 8" in message
     assert np.isnan(df["input_rel_error"].iloc[1]) and np.isfinite(df["input_rel_error"].iloc[0])
+    with pytest.warns(RuntimeWarning) as caught:  # and f' overflowing: NaN with numpy's "invalid value" only
+        df = gl.depth_error(EXP, CHAIN, depth=[2], width=4, samples=4, batch=2)
+    [warning] = caught
+    assert "exp(800*x) at depth=2: not finite in 4 of 4" in str(warning.message)
+    assert np.isnan(df["input_rel_error"].iloc[0])
 
 
 def test_a_parameter_repeated_on_the_command_line_is_refused(capsys):

@@ -73,8 +73,8 @@ def depth_error(
     Returns one row per (activation, depth): input_rel_error (||g~ - g|| / ||g|| of the input
     gradient, mean over networks) and its stderr, input_cosine and its stderr, and the same for
     the first-layer weight gradient (weight_rel_error, weight_cosine), plus samples.  Networks whose
-    clean gradient is 0 (narrow ReLU layers all dead) have no relative error: they are left out of the
-    means, with a RuntimeWarning counting them (NaN where none is left).
+    clean gradient is 0 (narrow ReLU layers all dead) or not finite (f' overflowing) have no relative
+    error: they are left out of the means, with a RuntimeWarning counting them (NaN where none is left).
     """
     from gradlab.engines.depth import backward, forward, random_networks
 
@@ -98,32 +98,38 @@ def depth_error(
     check_samples(f"depth={depths} with width={w}, batch={b} and samples={n}", draws)
     arguments_checked()
     rows = []
-    undefined = []  # (activation, depth, networks whose clean gradient is 0)
+    undefined = []  # (activation, depth, networks whose clean gradient is 0, networks with non-finite gradients)
     for L in depths:
         nets = random_networks(L, w, n, b, np.random.default_rng([root, L]))
         for act in acts:
-            clean = backward(act, nets, *forward(act, nets, None, ()))
-            noisy = backward(act, nets, *forward(act, nets, ch, (root, L), noisy_weights))
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is counted below and said once
+                clean = backward(act, nets, *forward(act, nets, None, ()))
+                noisy = backward(act, nets, *forward(act, nets, ch, (root, L), noisy_weights))
             row = {**identity_columns(act), "depth": L, "width": w, "samples": n}
             for name, c, d in (("input", clean[0], noisy[0]), ("weight", clean[1], noisy[1])):
                 c2 = c.reshape(n, -1)
                 d2 = d.reshape(n, -1)
                 norm_c = np.linalg.norm(c2, axis=1)
                 norm_d = np.linalg.norm(d2, axis=1)
-                if name == "input" and (norm_c == 0).any():
-                    undefined.append((act.label, L, int((norm_c == 0).sum())))
-                rel = np.linalg.norm(d2 - c2, axis=1) / np.where(norm_c > 0, norm_c, np.nan)
-                cos = (c2 * d2).sum(1) / np.where(norm_c * norm_d > 0, norm_c * norm_d, np.nan)
+                overflow = ~(np.isfinite(c2).all(1) & np.isfinite(d2).all(1))
+                if name == "input" and ((norm_c == 0) | overflow).any():
+                    undefined.append((act.label, L, int((norm_c == 0).sum()), int(overflow.sum())))
+                with np.errstate(over="ignore", invalid="ignore"):
+                    rel = np.linalg.norm(d2 - c2, axis=1) / np.where(norm_c > 0, norm_c, np.nan)
+                    cos = (c2 * d2).sum(1) / np.where(norm_c * norm_d > 0, norm_c * norm_d, np.nan)
                 for stat, values in (("rel_error", rel), ("cosine", cos)):
                     row[f"{name}_{stat}"], row[f"{name}_{stat}_stderr"] = _mean_stderr(values)
             rows.append(row)
     if undefined:
-        cases = "; ".join(f"{a} at depth={L}: {k} of {n}" for a, L, k in undefined[:4])
+        cases = "; ".join(
+            f"{a} at depth={L}: " + ", ".join(([f"gradient 0 in {dead} of {n}"] if dead else [])
+                                              + ([f"not finite in {inf} of {n}"] if inf else []))
+            for a, L, dead, inf in undefined[:4])
         warnings.warn(
-            f"depth_error: the clean input gradient is 0 (every path through the network dead) in some networks, "
-            f"where the relative errors and cosines are undefined and left out of the means (NaN where no network "
-            f"is left): {cases}{'; ...' if len(undefined) > 4 else ''} (width={w}; wider layers keep units alive)",
-            RuntimeWarning, stacklevel=2)
+            f"depth_error: in some networks the clean input gradient is 0 (every path through the network dead) "
+            f"or a gradient is not a finite number (f or f' overflowing float64): their relative errors and cosines "
+            f"are undefined and left out of the means (NaN where no network is left): {cases}"
+            f"{'; ...' if len(undefined) > 4 else ''} (width={w})", RuntimeWarning, stacklevel=2)
     return pd.DataFrame(rows)
 
 
