@@ -288,7 +288,7 @@ def run_cli(n: int, rng, main, tmp: Path, alarm: int, deadline: float, findings:
                 findings.append(f"cli refusal without its one line: {argv!r}\n{err.getvalue()[-500:]}")
             elif code == 2 and "usage:" not in err.getvalue() and len([x for x in lines if "warning" not in x]) > 1:
                 findings.append(f"cli refusal in {len(lines)} lines: {argv!r}\n{err.getvalue()[-500:]}")
-            counts[f"cli exit {code}"] += 1
+            counts[f"cli {argv[0]} exit {code}"] += 1
         except Timeout:
             findings.append(f"cli timeout ({alarm} s): {argv!r}")
         except Exception:  # noqa: BLE001 - escaped main: a finding

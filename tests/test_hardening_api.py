@@ -274,3 +274,15 @@ def test_the_exact_engine_at_the_smallest_noise_scale_gives_the_closed_form():
     for stage, expected in ((gl.Gaussian(sigma=1e-300), norm.cdf(-1.0)), (gl.Laplace(scale=1e-300), np.exp(-1) / 2)):
         df = gl.gradient_error("relu", stage, [1e-300, 0.3], method="exact")
         assert df["mean_abs_error"].tolist() == [pytest.approx(expected, rel=1e-9), 0.0]
+
+
+def test_a_grid_whose_span_overflows_is_refused_by_its_own_name(capsys):
+    # Found by fuzz_api.py: numpy's overflow warnings, then "x must hold finite numbers, got nan" for a width or --x.
+    from gradlab.cli import main
+
+    with pytest.raises(ValueError, match=r"^width must be <= 1e300, got 1e\+308$"):
+        gl.error_near_zero("relu", CHAIN, width=1e308, points=5)
+    for text in ("-1e308:1e308:3", "nan:1:3", "0:inf:3"):
+        assert main(["error", "relu", "--x", text]) == 2
+        assert capsys.readouterr().err == ("gradlab error: --x: START and STOP must be finite numbers whose difference "
+                                           f"float64 can hold, got {text!r}\n")

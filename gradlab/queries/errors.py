@@ -210,6 +210,8 @@ def error_near_zero(
     widths = as_grid("width", width)
     if np.any(widths <= 0):
         raise ValueError(f"width must be > 0, got {float(widths[widths <= 0][0])!r}")
+    if np.any(widths > 1e300):  # the window [-width, width] is a linspace: its span must fit float64
+        raise ValueError(f"width must be <= 1e300, got {float(widths[widths > 1e300][0])!r}")
     n = check_int("points", points, minimum=3)
     if n % 2 == 0:
         raise ValueError(f"points must be odd so that x = 0 is included, got {points!r}")
