@@ -182,9 +182,13 @@ def run_surfaces(text: str, gl, cli_main, cache: str) -> tuple[str, str]:
 
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        code = cli_main(["show", text])
+        try:
+            code = cli_main(["show", "--", text])  # '--': a text such as '-x' is the argument, not an option
+        except SystemExit as exc:  # argparse's own refusal
+            code = exc.code if isinstance(exc.code, int) else 2
     lines = err.getvalue().strip().splitlines()
-    if code not in (0, 2) or "Traceback" in err.getvalue() or (code == 2 and len(lines) != 1):
+    if code not in (0, 2) or "Traceback" in err.getvalue() or not lines and code == 2 or (
+            code == 2 and "usage:" not in err.getvalue() and len(lines) != 1):
         return "cli crash", f"gradlab show: exit {code}\n{err.getvalue()[-600:]}"
     spec = {"query": "gradient_error", "activations": text, "x": [0.0, 0.3], "method": "exact", "chain": {}}
     try:
