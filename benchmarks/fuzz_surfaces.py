@@ -222,23 +222,32 @@ def _argv(rng: random.Random, tmp: Path, spec_path: Path) -> list[str]:
            "0:1:0", "a:b:c", "0:1", "\0", "x\ud800", str(tmp / "o.csv"), str(tmp / "o.parquet"), str(tmp / "o.txt"),
            "/dev/full", str(tmp / "missing" / "o.csv"), "py:this:s", "this:s", "py:no_such_module:f", "relu",
            "where(atan(x) > 1e-300, x, 0)", "x*((1e-300)**64)**64", "relu_gelu", "i=0.2", "i=2", "--help"]
+    good = {"--x": "-0.5:0.5:5", "--leakage": "0.5", "--precision": "64", "--samples": "200", "--seed": "1",
+            "--method": rng.choice(["exact", "mc", "auto"]), "--out": str(tmp / rng.choice(["o.csv", "p.parquet"])),
+            "--kink": rng.choice(["left", "right", "autograd"]), "--derivative": "py:numpy:sign",
+            "--dtype": rng.choice(["float32", "float16"])}
+
+    def value(option: str, choices: list[str]) -> str:
+        return good[option] if option in good and rng.random() < 0.6 else rng.choice(choices)  # reach the work too
+
     command = rng.choice(["list", "show", "error", "audit", "sweep", "cache", "figures", "explore", "bogus"])
     argv = [command]
     if command == "show":
-        argv += [rng.choice(["relu", "gelu", "relu_gelu", "x*a", *odd])]
+        argv += [rng.choice(["relu", "gelu", "relu_gelu", "x*a; a=2", "abs(x)", *odd[20:]])]
         argv += rng.sample(["i=0.2", "i=0.9", "a=2", "kink=left", "i=nan"], rng.randint(0, 2))
         if rng.random() < 0.3:
             argv += ["--kink", rng.choice(["left", "right", "paper", *odd[:6]])]
     elif command == "error":
-        argv += rng.sample(["relu", "gelu", "relu_gelu(i=0.5)", "x*a; a=2", *odd[:12]], rng.randint(1, 2))
+        argv += rng.sample(["relu", "gelu", "relu_gelu(i=0.5)", "x*a; a=2", "silu", *odd[:8]], rng.randint(1, 2))
         for opt in rng.sample(["--x", "--leakage", "--precision", "--samples", "--seed", "--method", "--out",
                                "--kink"], rng.randint(0, 3)):
-            argv += [opt, rng.choice(odd)]
+            argv += [opt, value(opt, odd)]
     elif command == "audit":
-        argv += [rng.choice(["relu", "gelu", "py:numpy:tanh", *odd[:10]])]
-        for opt in rng.sample(["--derivative", "--x", "--dtype", "--kink", "--leakage", "--precision", "--out"],
-                              rng.randint(0, 3)):
-            argv += [opt, rng.choice(["py:numpy:sign", "float16", "float32", *odd])]
+        argv += [rng.choice(["relu", "gelu", "py:numpy:tanh"]) if rng.random() < 0.7 else rng.choice(odd[:10])]
+        options = ["--x", "--dtype", "--kink", "--leakage", "--precision", "--out"]
+        chosen = (["--derivative"] if rng.random() < 0.7 else []) + rng.sample(options, rng.randint(0, 2))
+        for opt in chosen:
+            argv += [opt, value(opt, ["py:numpy:sign", "float16", "float32", *odd])]
         if rng.random() < 0.5:
             argv += ["--no-impact"]
     elif command == "sweep":
