@@ -164,7 +164,7 @@ TAMPER_SPEC = {"query": "gradient_error", "activations": ["relu", "gelu"], "x": 
                "samples": 300, "chain": {"leakage": [0.1, 0.5], "precision": [16, 64]}}
 
 
-def run_tampers(n: int, rng, gl, tmp: Path, deadline: float, findings: list, counts: Counter) -> int:
+def run_tampers(n: int, rng, gl, tmp: Path, alarm: int, deadline: float, findings: list, counts: Counter) -> int:
     truth = gl.sweep(TAMPER_SPEC, cache=False, progress=False).to_csv(index=False)
     marker = tmp / "payload-ran"
     done = 0
@@ -175,14 +175,15 @@ def run_tampers(n: int, rng, gl, tmp: Path, deadline: float, findings: list, cou
         gl.sweep(TAMPER_SPEC, cache=cache, progress=False)
         [spec_dir] = [p for p in cache.iterdir() if p.is_dir()]
         points = sorted(p for p in spec_dir.iterdir() if p.name != "spec.json")
+        stored = {p: p.read_bytes() for p in points}  # read before any is made a FIFO (reading one would block)
         kinds = []
         for victim in rng.sample(points, rng.randint(1, 2)):
             kind = rng.choice(["other", "pickle", "truncated", "empty", "garbage", "fifo", "directory"])
             kinds.append(kind)
-            data = victim.read_bytes()
+            data = stored[victim]
             victim.unlink()
             if kind == "other":
-                victim.write_bytes(next(p for p in points if p != victim and p.exists()).read_bytes())
+                victim.write_bytes(next(stored[p] for p in points if p != victim))
             elif kind == "pickle":
                 victim.write_bytes(pickle.dumps(_Payload(marker)))
             elif kind == "truncated":
@@ -195,6 +196,7 @@ def run_tampers(n: int, rng, gl, tmp: Path, deadline: float, findings: list, cou
                 os.mkfifo(victim)
             else:
                 victim.mkdir()
+        signal.alarm(alarm)
         try:
             with warnings.catch_warnings(record=True):
                 warnings.simplefilter("always")
@@ -207,8 +209,12 @@ def run_tampers(n: int, rng, gl, tmp: Path, deadline: float, findings: list, cou
             elif seen and seen[0] != len(points) and not {"fifo", "directory"} & set(kinds):
                 findings.append(f"tamper {kinds}: the next resume recomputed {len(points) - seen[0]} point(s) again")
             counts["tamper recomputed"] += 1
+        except Timeout:
+            findings.append(f"tamper {kinds}: the resume did not return within {alarm} s")
         except Exception:  # noqa: BLE001 - a finding
-            findings.append(f"tamper {kinds}: crash\n{traceback.format_exc(limit=4)}")
+            findings.append(f"tamper {kinds}: crash\n{traceback.format_exc(limit=-3)}")
+        finally:
+            signal.alarm(0)
         if marker.exists():
             findings.append(f"tamper {kinds}: CODE RAN from a planted pickle")
             marker.rmdir()
@@ -348,7 +354,7 @@ def main() -> int:
             tried["specs"] = (run_specs(args.specs, rng, gl, tmp, args.alarm, deadline, findings, counts),
                               time.perf_counter() - t)
             t = time.perf_counter()
-            tried["tampers"] = (run_tampers(args.tampers, rng, gl, tmp, deadline, findings, counts),
+            tried["tampers"] = (run_tampers(args.tampers, rng, gl, tmp, args.alarm, deadline, findings, counts),
                                 time.perf_counter() - t)
             t = time.perf_counter()
             tried["cli"] = (run_cli(args.cli, rng, cli_main, tmp, args.alarm, deadline, findings, counts),
