@@ -3,19 +3,30 @@
 Each trial calls one public function with one odd value in one parameter (NaN, infinities, huge and
 tiny floats, huge and negative integers, strings, None, empty and wrong-shaped containers) under a
 small budget.  A trial passes when the call answers, or refuses with ValueError/TypeError; anything
-else is a finding.  Prints trials, answers, refusals, findings and the slowest calls.
+else is a finding.  Prints trials, answers, refusals, findings and the slowest calls.  Kernels are
+compiled into a temporary cache, removed at exit.  The sweep specs, the sweep cache and the command
+line have their own probe: benchmarks/fuzz_surfaces.py.
 
     python benchmarks/fuzz_api.py [--trials 5000] [--seed 0]
 """
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
+import shutil
+import tempfile
 import time
 import traceback
 
 import numpy as np
 
-import gradlab as gl
+# Kernels compiled for the trials go to a temporary cache, removed at exit: the user's is left alone.
+_CACHE = tempfile.mkdtemp(prefix="gradlab-fuzz-api-cache-")
+os.environ["GRADLAB_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
+
+import gradlab as gl  # noqa: E402 - after its cache directory is set
 
 ODD = [
     float("nan"), float("inf"), -float("inf"), 0.0, -0.0, 1e-320, 1e-300, 1e300, 1e308, -1e308, 0.5, 1.0, 2.0,
@@ -73,6 +84,21 @@ CALLS = {
     "depth_error(noisy_weights)": lambda v: gl.depth_error(
         "relu", gl.analog(), depth=[1], width=4, samples=2, noisy_weights=v),
     "activation_curves(x)": lambda v: gl.activation_curves("relu", v),
+    # Round two (issues 24 and 25): callables' values, budgets of work, sweeps' and training's arguments.
+    "NumericActivation(df value)": lambda v: gl.gradient_error(
+        gl.NumericActivation("n", lambda x: x, lambda x: np.full(x.shape, v)), gl.analog(), [0.1, 0.2]),
+    "gradient_error(exp activation, x)": lambda v: gl.gradient_error("exp(800*x)", gl.analog(), [v]),
+    "set_budget(memory)": lambda v: gl.set_budget(memory=v) and gl.set_budget(memory=2e8),
+    "sweep(progress)": lambda v: gl.sweep({"query": "gradient_error", "activations": "relu", "x": [0.0],
+                                           "method": "exact", "chain": {}}, cache=False, progress=v),
+    "sweep(spec value)": lambda v: gl.sweep({"query": "gradient_error", "activations": "relu", "x": v,
+                                             "method": "exact", "chain": {}}, cache=False, progress=False),
+    "train_noisy(epochs)": lambda v: gl.train_noisy("relu", None, epochs=v),
+    "train_noisy(hidden)": lambda v: gl.train_noisy("relu", None, hidden=v, epochs=1),
+    "train_noisy(batch)": lambda v: gl.train_noisy("relu", None, batch=v, epochs=1),
+    "audit(seed)": lambda v: gl.audit("relu", lambda u: (u > 0) * 1.0, seed=v, impact_points=5),
+    "audit(impact_points)": lambda v: gl.audit("relu", lambda u: (u > 0) * 1.0, impact_points=v),
+    "audit(dtype)": lambda v: gl.audit("relu", lambda u: (u > 0) * 1.0, dtype=v, chain=None),
 }
 
 
@@ -88,6 +114,7 @@ def main() -> None:
     findings: list[str] = []
     slowest: list[tuple[float, str]] = []
     start = time.perf_counter()
+    load = os.getloadavg()[0]
     for _ in range(args.trials):
         name = names[rng.integers(len(names))]
         value = ODD[rng.integers(len(ODD))]
@@ -102,7 +129,8 @@ def main() -> None:
         slowest.append((time.perf_counter() - t0, f"{name} <- {value!r}"))
     slowest.sort(reverse=True)
     print(f"{args.trials} trials over {len(names)} parameters in {time.perf_counter() - start:.1f} s: "
-          f"{answered} answered, {refused} refused, {len(findings)} findings")
+          f"{answered} answered, {refused} refused, {len(findings)} findings; load average {load:.2f} at the start, "
+          f"{os.getloadavg()[0]:.2f} at the end")
     for t, what in slowest[:5]:
         print(f"  slowest: {t * 1e3:7.1f} ms  {what}")
     for f in findings[:20]:

@@ -15,6 +15,11 @@ into a counted timeout instead of a stuck run.
 
 Any outcome other than a value or a ``ValueError`` (``ExpressionError`` is one) is a crash and is
 printed with its input; so are timeouts, wrong numbers and a created sentinel.
+
+Every ``--surfaces``-th input also goes through the other doors an expression has: ``gradlab show``
+(in-process: exit 0 or 2, one line on stderr, no traceback) and a sweep spec naming it as its
+activation (an exact two-input gradient_error, cached in the temporary directory: an answer or a
+ValueError/TypeError).  Everything written goes to temporary directories, removed at the end.
 """
 from __future__ import annotations
 
@@ -170,20 +175,52 @@ def run_one(text: str, a: float | None, np, gl, sp) -> tuple[str, dict[str, floa
     return "accepted" if checked else "unchecked", times, ""
 
 
+def run_surfaces(text: str, gl, cli_main, cache: str) -> tuple[str, str]:
+    """(outcome, detail) of ``text`` through ``gradlab show`` and a sweep spec: 'ok' or a crash."""
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        try:
+            code = cli_main(["show", "--", text])  # '--': a text such as '-x' is the argument, not an option
+        except SystemExit as exc:  # argparse's own refusal
+            code = exc.code if isinstance(exc.code, int) else 2
+    lines = err.getvalue().strip().splitlines()
+    if code not in (0, 2) or "Traceback" in err.getvalue() or not lines and code == 2 or (
+            code == 2 and "usage:" not in err.getvalue() and len(lines) != 1):
+        return "cli crash", f"gradlab show: exit {code}\n{err.getvalue()[-600:]}"
+    spec = {"query": "gradient_error", "activations": text, "x": [0.0, 0.3], "method": "exact", "chain": {}}
+    try:
+        gl.sweep(spec, cache=cache, progress=False)
+    except (ValueError, TypeError):
+        pass
+    return "ok", ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alarm", type=int, default=30, help="seconds before an input counts as a timeout")
+    parser.add_argument("--surfaces", type=int, default=5,
+                        help="every N-th input also through gradlab show and a sweep spec (0: never)")
     args = parser.parse_args()
 
+    import atexit
+    import shutil
+
     cache = tempfile.mkdtemp(prefix="gradlab-fuzz-cache-")
+    atexit.register(shutil.rmtree, cache, True)  # also when interrupted or the reader of its output leaves
     os.environ["GRADLAB_CACHE_DIR"] = cache  # cold compilation, and the user's cache left alone
     import numpy as np
     import sympy as sp
 
     import gradlab as gl
+    from gradlab.cli import main as cli_main
 
+    sweeps = tempfile.mkdtemp(prefix="gradlab-fuzz-sweeps-")
+    atexit.register(shutil.rmtree, sweeps, True)
     sentinel = Path(tempfile.gettempdir()) / f"gradlab-fuzz-sentinel-{os.getpid()}"
     sentinel.unlink(missing_ok=True)
     rng = random.Random(args.seed)
@@ -201,6 +238,7 @@ def main() -> int:
     problems: list[str] = []
     payloads = 0
     start = time.perf_counter()
+    load = os.getloadavg()[0]
     for i in range(args.inputs):
         text = grammar.input()
         a = rng.choice([None, None, 0.0, 1.5, -3.0, 64.0, 1e9, 1e300])
@@ -214,10 +252,23 @@ def main() -> int:
             outcome, times, detail = "crash", {}, traceback.format_exc(limit=4)
         finally:
             signal.alarm(0)
+        if args.surfaces and i % args.surfaces == 0 and outcome not in ("crash", "timeout"):
+            signal.alarm(args.alarm)
+            try:
+                surface, detail2 = run_surfaces(text, gl, cli_main, sweeps)
+            except Timeout:
+                surface, detail2 = "surface timeout", ""
+            except Exception:  # noqa: BLE001 - a crash is what this script looks for
+                surface, detail2 = "sweep crash", traceback.format_exc(limit=4)
+            finally:
+                signal.alarm(0)
+            outcomes["through show and a sweep"] += 1
+            if surface != "ok":
+                outcome, detail = surface, detail2
         outcomes[outcome] += 1
         if outcome == "refused":
             reasons[detail.split(":")[0] + ": " + _reason(detail)] += 1
-        if outcome in ("crash", "timeout", "mismatch"):
+        if outcome in ("crash", "timeout", "mismatch", "cli crash", "sweep crash", "surface timeout"):
             problems.append(f"{outcome}: {text[:300]!r} a={a}\n{detail}")
         total = sum(times.values())
         slowest.append((total, outcome, text, times))
@@ -233,7 +284,8 @@ def main() -> int:
             print(f"{i + 1} inputs, {time.perf_counter() - start:.0f} s: {dict(outcomes)}", file=sys.stderr, flush=True)
 
     elapsed = time.perf_counter() - start
-    print(f"inputs tried: {args.inputs} (seed {args.seed}; {payloads} carrying a sentinel payload) in {elapsed:.0f} s")
+    print(f"inputs tried: {args.inputs} (seed {args.seed}; {payloads} carrying a sentinel payload) in {elapsed:.0f} s; "
+          f"load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     print(f"outcomes: {dict(outcomes)}")
     print("most common refusals:")
     for reason, n in reasons.most_common(12):
@@ -251,9 +303,6 @@ def main() -> int:
               f"max {q[2]:.2f} s")
     for p in problems:
         print(p)
-    import shutil
-
-    shutil.rmtree(cache, ignore_errors=True)
     return 1 if problems else 0
 
 

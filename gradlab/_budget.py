@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-__all__ = ["CHUNK_BYTES", "OPERATIONS_PER_SAMPLE", "Budget", "check_memory", "check_operations", "check_samples",
-           "get_budget", "set_budget"]
+__all__ = ["CHUNK_BYTES", "OPERATIONS_PER_SAMPLE", "SECONDS_PER_SAMPLE", "Budget", "check_memory", "check_operations",
+           "check_samples", "check_seconds", "get_budget", "set_budget"]
 
 #: Working-set size of one chunk of engine arrays: large enough to amortize calls, small enough to stay cheap.
 CHUNK_BYTES = 32 << 20
@@ -94,6 +94,8 @@ def set_budget(*, memory: float | None = None, samples: float | None = None) -> 
 
 
 def _size(nbytes: float) -> str:
+    if nbytes == float("inf"):
+        return "more than 1.8e+308 bytes"
     for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20)):
         if nbytes >= scale:
             return f"{nbytes / scale:.1f} {unit}"
@@ -105,7 +107,8 @@ def check_memory(what: str, nbytes: float) -> None:
     limit = get_budget().memory
     if nbytes > limit:
         raise ValueError(
-            f"{what} needs about {_size(nbytes)} of memory, over the budget of {_size(limit)} "
+            f"{what} needs {'' if nbytes == float('inf') else 'about '}{_size(nbytes)} of memory, over the budget "
+            f"of {_size(limit)} "
             "(raise it with gl.set_budget(memory=...) or $GRADLAB_MEMORY_BUDGET, or ask for less)"
         )
 
@@ -120,6 +123,10 @@ def check_samples(what: str, n: float) -> None:
         )
 
 
+def _about(n: float) -> str:
+    return f"about {n:.3g}" if n < float("inf") else "more than 1.8e+308"
+
+
 #: Arithmetic work (multiply-adds of a network) counted as one random sample: a sample costs ~13 ns, a
 #: multiply-add in NumPy's matrix products ~1 ns on 2 cores.
 OPERATIONS_PER_SAMPLE = 10
@@ -130,7 +137,25 @@ def check_operations(what: str, n: float) -> None:
     limit = get_budget().samples * OPERATIONS_PER_SAMPLE
     if n > limit:
         raise ValueError(
-            f"{what} asks for about {n:.3g} multiply-adds, over the budget of {limit:.3g} ({OPERATIONS_PER_SAMPLE} "
+            f"{what} asks for {_about(n)} multiply-adds, over the budget of {limit:.3g} ({OPERATIONS_PER_SAMPLE} "
             "per random sample of the sample budget; raise it with gl.set_budget(samples=...) or "
             "$GRADLAB_SAMPLE_BUDGET, or ask for less)"
+        )
+
+
+#: Seconds one random sample costs (about 13 ns on 2 cores): the sample budget read as time, for work that
+#: draws no samples (the exact engine's quadrature, symbolic evaluation at many parameter values).
+SECONDS_PER_SAMPLE = 1.3e-8
+
+
+def check_seconds(what: str, seconds: float) -> None:
+    """Refuse when ``what`` is estimated to take longer than the sample budget's work (1e11 samples: ~22 min)."""
+    from gradlab._progress import duration
+
+    limit = get_budget().samples * SECONDS_PER_SAMPLE
+    if seconds > limit:
+        raise ValueError(
+            f"{what} would take about {duration(seconds)}, over the work budget of about {duration(limit)} (the "
+            f"sample budget of {get_budget().samples:.3g} at {SECONDS_PER_SAMPLE * 1e9:.0f} ns a sample; raise it "
+            "with gl.set_budget(samples=...) or $GRADLAB_SAMPLE_BUDGET, or ask for less)"
         )

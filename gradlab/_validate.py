@@ -17,11 +17,13 @@ __all__ = [
     "check_int",
     "check_interval",
     "check_positive",
+    "describe",
     "suggest",
 ]
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """``value`` as a message shows it: repr, NumPy scalars as plain numbers, huge integers by their size."""
     # NumPy scalars print as np.float64(nan) since NumPy 2; users typed nan.
     if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         value = value.item()
@@ -29,6 +31,9 @@ def _describe(value: object) -> str:
         # 10**400 has 401 digits (and past 4300 repr() itself refuses): its size is what matters.
         return f"{'-' if value < 0 else ''}an integer of about 10**{int(value.bit_length() * 0.30103)}"
     return repr(value)
+
+
+_describe = describe
 
 
 def check_finite(name: str, value: object) -> float:
@@ -77,8 +82,12 @@ def check_interval(
     return v
 
 
+#: Largest integer argument: beyond, float64 estimates of the work it asks for would overflow.
+_MAX_INT = 10**300
+
+
 def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
-    """Return ``value`` as an int (integral floats accepted) that is >= ``minimum``."""
+    """Return ``value`` as an int (integral floats accepted) that is >= ``minimum`` and below 1e300."""
     if isinstance(value, (bool, np.bool_, str, bytes)):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     try:
@@ -89,6 +98,8 @@ def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
         raise TypeError(f"{name} must be an integer, got {_describe(value)}") from None
     if v != value:
         raise ValueError(f"{name} must be an integer, got {_describe(value)}")
+    if abs(v) > _MAX_INT:  # the estimates of work and memory are computed in floats
+        raise ValueError(f"{name} must be an integer below 1e300 in magnitude, got {_describe(value)}")
     if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {_describe(value)}")
     return v

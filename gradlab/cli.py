@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import re
 import sys
@@ -105,7 +106,11 @@ def _cmd_show(args: argparse.Namespace) -> None:
             )
     else:
         lines.append("  kinks: none (f and f' are continuous)")
-    lines.append(f"  LaTeX: {act.latex()}")
+    try:
+        latex = act.latex()
+    except gl.ExpressionError as exc:  # the printer alone ran out of time: the rest is still worth showing
+        latex = f"skipped: {exc}"
+    lines.append(f"  LaTeX: {latex}")
     print("\n".join(lines))
 
 
@@ -127,6 +132,8 @@ def _parse_range(text: str):
         raise ValueError(f"--x must look like START:STOP:N with numbers, got {text!r}") from None
     if n < 1:
         raise ValueError(f"--x: N must be >= 1, got {n}")
+    if not (math.isfinite(start) and math.isfinite(stop) and math.isfinite(stop - start)):
+        raise ValueError(f"--x: START and STOP must be finite numbers whose difference float64 can hold, got {text!r}")
     from gradlab._budget import check_memory
     from gradlab.queries import FRAME_BYTES
 

@@ -97,6 +97,8 @@ def test_a_planted_or_damaged_file_is_never_executed_and_is_recomputed(first_two
     assert _csv(df) == _csv(local)
     [warning] = caught
     assert "2 stored point(s)" in str(warning.message) and "computing them again" in str(warning.message)
+    again, caught = _resume(cache)  # recomputed points are stored afresh: they were recomputed at every resume
+    assert _csv(again) == _csv(local) and caught == []
 
 
 def test_a_fifo_in_place_of_a_point_file_is_not_read(first_two, local):

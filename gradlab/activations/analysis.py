@@ -131,7 +131,7 @@ def _crossings(g: sp.Expr, x: sp.Symbol, rel: Relational) -> set[sp.Expr]:
         if poly.degree() > MAX_DEGREE:
             raise ExpressionError(f"{why}: a polynomial of degree {poly.degree()} (at most {MAX_DEGREE})")
         if poly.degree() <= 2:
-            roots = sp.solveset(g, x, sp.S.Reals)
+            roots = _solve(g, x, why)
         elif poly.domain.is_QQ or poly.domain.is_ZZ:
             roots = sp.FiniteSet(*poly.real_roots())
             if roots.has(sp.CRootOf):
@@ -139,7 +139,7 @@ def _crossings(g: sp.Expr, x: sp.Symbol, rel: Relational) -> set[sp.Expr]:
         else:
             raise ExpressionError(f"{why}: a polynomial of degree {poly.degree()} with irrational coefficients")
     elif g.count(x) == 1:
-        roots = sp.solveset(g, x, sp.S.Reals)
+        roots = _solve(g, x, why)
     else:
         raise ExpressionError(
             f"{why}: conditions must be polynomials in x (degree <= {MAX_DEGREE}) or hold x once, e.g. tanh(x) > 0.5"
@@ -152,6 +152,19 @@ def _crossings(g: sp.Expr, x: sp.Symbol, rel: Relational) -> set[sp.Expr]:
         if not r.is_real or not abs(float(r)) <= 1e300:
             raise ExpressionError(f"{why}: it changes at x = {_short(r)}, not a real number in float64's range")
     return set(roots)
+
+
+def _solve(g: sp.Expr, x: sp.Symbol, why: str):
+    """solveset over the reals, its internal failures refused with ``why``.
+
+    On extreme numbers sympy's solver can fail inside itself (atan(x) = 1e300: a TypeError on an
+    undecidable comparison, which its cache wrapper turns into an AttributeError while formatting it).
+    """
+    try:
+        return sp.solveset(g, x, sp.S.Reals)
+    except (TypeError, AttributeError) as exc:
+        raise ExpressionError(f"{why}: sympy's solver failed on it ({type(exc).__name__}); write the condition "
+                              "with moderate numbers, or as a polynomial in x") from None
 
 
 def _sorted_points(points: set[sp.Expr]) -> list[sp.Expr]:

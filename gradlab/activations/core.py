@@ -167,8 +167,16 @@ class Activation(ActivationBase):
         """
         pts = np.atleast_1d(np.asarray(values, dtype=np.float64))
         expr = self.df_expr
-        out = [float(expr.subs(x, sp.Rational(repr(float(v)))).evalf(30)) for v in pts.ravel()]
-        return np.array(out).reshape(pts.shape)
+
+        def value(v: float) -> float:
+            exact = expr.subs(x, sp.Rational(repr(v))).evalf(30)
+            if exact.is_Number:
+                return float(exact)
+            # A condition 30 digits cannot decide (atan(1e-300) > 1e-300 differs in the 900th digit): float64
+            # arithmetic decides it, as the kernels do.
+            return float(self.with_evaluation("numpy").df(np.array([v]))[0])
+
+        return np.array([value(float(v)) for v in pts.ravel()]).reshape(pts.shape)
 
     @property
     def paper_kink(self) -> str | None:

@@ -143,11 +143,22 @@ class CallableEvaluation(_ByName):
         out = np.empty_like(flat)
         for start in range(0, flat.size, self._batch):
             part = flat[start : start + self._batch]
-            got = np.asarray(fn(part), dtype=np.float64)
+            raw = np.asarray(fn(part))
+            if raw.dtype.kind == "c":  # casting would drop the imaginary parts without a word
+                raise TypeError(f"{which} of {self._name!r} must return real numbers, got {raw.dtype} values "
+                                f"(e.g. {complex(raw.ravel()[0])!r} at x = {float(part[0])!r})")
+            got = raw.astype(np.float64)
             if got.shape != part.shape:
                 raise ValueError(
                     f"{which} of {self._name!r} must return one value per input (shape {part.shape}), "
                     f"got shape {got.shape}"
+                )
+            bad = ~np.isfinite(got) & np.isfinite(part)
+            if bad.any():
+                at = int(np.argmax(bad))
+                raise ValueError(
+                    f"{which} of {self._name!r} returned {float(got[at])!r} at x = {float(part[at])!r}: "
+                    "an activation's f and f' must be finite real numbers at every finite input"
                 )
             out[start : start + part.size] = got
         return _shaped(out, arr)

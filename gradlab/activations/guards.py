@@ -445,7 +445,7 @@ def refusing(what: str):
             except (*NUMERIC_FAILURES, ValueError) as exc:
                 why = ("sympy met a value outside a function's domain" if type(exc) is ValueError
                        else "on numbers too extreme to handle")
-                raise ExpressionError(f"{what} failed {why} ({type(exc).__name__}: {_short(str(exc), 80)})") from None
+                raise ExpressionError(f"{what} failed: {why} ({type(exc).__name__}: {_short(str(exc), 80)})") from None
 
         return wrapper
 

@@ -89,6 +89,6 @@ def dtype_name(dtype: Any) -> str:
     text = str(dtype).replace("torch.", "")
     try:
         name = np.dtype(text).name
-    except TypeError:
+    except (TypeError, ValueError, SyntaxError):  # NumPy parses "(0.1, 0.2)" as Python: a SyntaxError
         name = text
     return check_choice("dtype", name, DTYPES)

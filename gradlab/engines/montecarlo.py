@@ -114,7 +114,8 @@ def _from_counts(acts, dfx, counts, levels, samples):
     out = {k: [] for k in STATS[:-1]}
     for a, d_clean in zip(acts, dfx):
         table = a.df(levels)
-        d = table[None, :] - d_clean[:, None]
+        # Levels no sample reached add nothing, even where f' overflows there (0 * inf would be NaN).
+        d = np.where(counts > 0, table[None, :] - d_clean[:, None], 0.0)
         stats = _moments_from_diffs(
             (counts * d).sum(1), (counts * d * d).sum(1), (counts * np.abs(d)).sum(1), samples
         )

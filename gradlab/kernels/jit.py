@@ -8,7 +8,30 @@ lattice values, and NaN must stay NaN).
 """
 from __future__ import annotations
 
-import numba
+import os
+
+
+def _check_thread_setting() -> None:
+    """$NUMBA_NUM_THREADS, when set, must be a whole number >= 1, checked before Numba reads it.
+
+    Numba warns with a traceback on text ('abc') and fails at the first parallel kernel on 0 or
+    less ("Number of threads specified must be > 0"), naming neither the variable nor the fix.
+    """
+    text = os.environ.get("NUMBA_NUM_THREADS")
+    if text is None:
+        return
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"NUMBA_NUM_THREADS must be a whole number of threads >= 1 (or unset: one per core), "
+                         f"got {text!r}")
+
+
+_check_thread_setting()
+
+import numba  # noqa: E402 - after the check of its setting
 
 __all__ = ["SERIAL_BELOW", "array_kernel", "inline_kernel", "prange", "scalar_kernel", "serial_kernel"]
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from gradlab._validate import check_finite
 from gradlab.activations import Activation, NumericActivation, activation
 from gradlab.conventions import METHODS
 from gradlab.perturbations.chain import Chain
@@ -103,6 +104,10 @@ def as_chains(chains: Chain | Stage | Sequence[Stage] | Sequence[Chain]) -> list
 def as_grid(name: str, values) -> np.ndarray:
     """A non-empty 1-D float64 array of finite values (numbers only: no strings, booleans or complex numbers)."""
     raw = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    if raw.dtype == object and raw.ndim <= 1:
+        for v in raw.ravel():  # 10**400 is an object array: give it the number's own message
+            if isinstance(v, int) and not isinstance(v, bool):
+                check_finite(name, v)
     if raw.dtype.kind not in "iuf" or raw.dtype == object:
         what = {"b": "booleans", "U": "strings", "S": "strings", "c": "complex numbers"}.get(raw.dtype.kind, "")
         got = f"{what} {values!r:.60}" if what else f"{values!r:.80}"

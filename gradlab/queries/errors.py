@@ -6,10 +6,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from gradlab._budget import check_memory, check_samples
+from gradlab._budget import check_memory, check_samples, check_seconds
 from gradlab._validate import check_choice, check_int
 from gradlab.activations import Activation
-from gradlab.engines import ExactUnsupported, exact_moments, exact_plan, mc_moments
+from gradlab.engines import ExactUnsupported, exact_moments, exact_plan, exact_seconds, mc_moments
 from gradlab.perturbations.chain import Chain, seed_of
 from gradlab.perturbations.stages import Stage
 from gradlab.queries._common import (
@@ -95,8 +95,9 @@ def gradient_error(
     float32 exponent bit: counted here and left out of the means, which average the others),
     samples (0 when exact) and method.
 
-    Work is bounded (see :func:`gradlab.set_budget`): a call that would draw or hold more than
-    the budget is refused before it starts.
+    Work is bounded (see :func:`gradlab.set_budget`): a call that would draw, hold or compute more
+    than the budget is refused before it starts.  Where f'(x) is not a finite number, or f'(x~)
+    overflows float64 so that a statistic is not one, the call is refused naming the activation and x.
     """
     acts = as_activations(activations)
     ch = as_chain(chain)
@@ -106,16 +107,62 @@ def gradient_error(
     seed_of(seed)  # refuse a bad seed before the run, whichever engine runs
     check_memory(f"{xs.size} inputs x {len(acts)} activation(s)", FRAME_BYTES * float(xs.size) * len(acts))
     if _pick_method(method, ch, samples) == "exact":
+        check_seconds(f"the exact engine at {xs.size} inputs x {len(acts)} activation(s) under {ch!r}",
+                      exact_seconds(acts, ch, xs.size))
         arguments_checked()
+        _check_clean_derivatives(acts, xs)
         try:
-            return _frame(acts, xs, exact_moments(acts, ch, xs), 0, "exact")
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, by name
+                stats = exact_moments(acts, ch, xs)
+            _check_finite_statistics(acts, ch, xs, stats, 0)
+            return _frame(acts, xs, stats, 0, "exact")
         except ExactUnsupported:
             if method == "exact":
                 raise  # 'auto' samples instead: the message said why the lattice sum was out of reach
     n = DEFAULT_SAMPLES if samples is None else int(samples)
     check_samples(f"samples={n} at {xs.size} inputs", float(n) * xs.size)
     arguments_checked()
-    return _frame(acts, xs, mc_moments(acts, ch, xs, n, seed), n, "mc")
+    _check_clean_derivatives(acts, xs)
+    with np.errstate(over="ignore", invalid="ignore"):
+        stats = mc_moments(acts, ch, xs, n, seed)
+    _check_finite_statistics(acts, ch, xs, stats, n)
+    return _frame(acts, xs, stats, n, "mc")
+
+
+def _check_clean_derivatives(acts: list[Activation], xs: np.ndarray) -> None:
+    """Refuse inputs where f'(x) itself is not a finite number: |f'(x~) - f'(x)| has no value there."""
+    for act in acts:
+        with np.errstate(all="ignore"):
+            bad = ~np.isfinite(act.df(xs))
+        if bad.any():
+            x0 = float(xs[bad][0])
+            raise ValueError(
+                f"f'(x) of {act.label} is {float(act.df(np.array([x0]))[0])!r} at x = {x0!r} ({int(bad.sum())} of "
+                f"{xs.size} inputs): not a finite number (f' overflows float64 there), so its gradient error is "
+                "undefined; leave such inputs out, or scale the activation down"
+            )
+
+
+_STATISTICS = ("mean_abs_error", "bias", "rms_error", "stderr", "bias_stderr")
+
+
+def _check_finite_statistics(acts: list[Activation], ch: Chain, xs: np.ndarray, stats: dict, samples: int) -> None:
+    """Refuse statistics that are not finite numbers where there was something to average.
+
+    f'(x~) can overflow where the chain takes x~ (an exponential far in the noise's tail), or the
+    squares of the differences can: the means are then inf or NaN, never silently.  Monte Carlo
+    inputs whose every sample was non-finite (counted in 'nonfinite') are left as NaN: their count says so.
+    """
+    averaged = np.ones(stats["bias"].shape, bool) if samples == 0 else samples - stats["nonfinite"] > 0
+    for name in _STATISTICS:
+        bad = ~np.isfinite(stats[name]) & averaged
+        if bad.any():
+            ia, j = (int(v[0]) for v in np.nonzero(bad))
+            raise ValueError(
+                f"{name} of {acts[ia].label} at x = {float(xs[j])!r} under {ch!r} is {float(stats[name][ia, j])!r}: "
+                "f'(x~) - f'(x), or its square, is beyond float64's range (about 1.8e308) where the chain takes x~, "
+                "so the errors cannot be represented; narrow the inputs or the noise, or scale the activation down"
+            )
 
 
 def _noise_sigma(ch: Chain) -> float:
@@ -163,6 +210,8 @@ def error_near_zero(
     widths = as_grid("width", width)
     if np.any(widths <= 0):
         raise ValueError(f"width must be > 0, got {float(widths[widths <= 0][0])!r}")
+    if np.any(widths > 1e300):  # the window [-width, width] is a linspace: its span must fit float64
+        raise ValueError(f"width must be <= 1e300, got {float(widths[widths > 1e300][0])!r}")
     n = check_int("points", points, minimum=3)
     if n % 2 == 0:
         raise ValueError(f"points must be odd so that x = 0 is included, got {points!r}")

@@ -261,6 +261,9 @@ def sweep(
     its query gives them (one per activation and x for gradient_error).  The same bytes whether
     run here, on Dask or resumed: point p uses seed (seed, *p).
     """
+    if not (isinstance(progress, (bool, np.bool_)) or callable(progress)):
+        raise TypeError(f"progress must be True, False or a callable progress(done, total), got {progress!r}")
+    progress = bool(progress) if isinstance(progress, np.bool_) else progress
     s = load_spec(spec)
     check_points(s)
     if client is not None and not (isinstance(client, str) or hasattr(client, "submit")):

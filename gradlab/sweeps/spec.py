@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab._validate import suggest
+from gradlab._validate import describe, suggest
 from gradlab.queries._common import FRAME_BYTES
 
 __all__ = ["QUERIES", "Axis", "Spec", "load_spec", "source_fingerprint"]
@@ -208,10 +208,15 @@ def _scalar(key: str, kind: str, value):
     if not ok:
         _refuse(f"{key} must be {_DESCRIBE[kind]} (or a list of them: an axis), got {value!r}")
     if kind == "float":
+        if isinstance(value, int) and abs(value) > 10**300:  # float() would raise OverflowError
+            _refuse(f"{key} must be a finite number (at most about 1.8e308), got {describe(value)}")
         return float(value)
     if kind == "int":
         return int(value)
     if kind == "clamp":
+        if value is not False and any(isinstance(v, int) and abs(v) > 10**300 for v in value):
+            _refuse(f"{key} must be a pair of finite numbers [lo, hi] or false, got {describe(value[0])}, "
+                    f"{describe(value[1])}")
         return False if value is False else [float(value[0]), float(value[1])]
     return value
 

@@ -394,3 +394,45 @@ def test_work_within_the_budget_is_not_disturbed_after_it_ends():
 def test_a_lone_surrogate_is_refused_as_text_not_a_unicode_error():
     with pytest.raises(ExpressionError, match="not valid Unicode"):
         gl.activation("x\ud800")
+
+
+@pytest.mark.parametrize("text", ["where(atan(asinh(x)) > 1e300, x, 0)", "where(atan(x) > 1e300, x, 0)"])
+def test_a_condition_sympys_solver_fails_on_is_refused_in_one_line(text, capsys):
+    # An AttributeError from a LazyExceptionMessage deep in sympy's solver, with a traceback.
+    with within():
+        assert main(["show", text]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "sympy's solver failed on it (AttributeError)" in err
+
+
+def test_a_condition_thirty_digits_cannot_decide_is_decided_in_float64(capsys):
+    # f' at the kink x = tan(1e-300) was "Cannot convert expression to float": atan(1e-300) > 1e-300 differs from
+    # equality in the 900th digit.  float64 decides it as the kernels do: atan(1e-300) == 1e-300, so f' = 0 there.
+    act = gl.activation("where(atan(x) > 1e-300, x, 0)")
+    np.testing.assert_array_equal(act.df_exact([1e-300, 1.0, -1.0]), [0.0, 1.0, 0.0])
+    with within():
+        assert main(["show", "where(atan(x) > 1e-300, x, 0)"]) == 0
+    out = capsys.readouterr().out
+    assert "jump in f' = 1 (f' from 0 to 1; f'(tan(1/1000" in out and ") = 0 under kink='autograd')" in out
+
+
+def test_show_shows_the_rest_when_the_latex_printer_runs_out_of_time(monkeypatch, capsys):
+    from gradlab.activations import core
+
+    def out_of_time(self):
+        raise ExpressionError(f"writing LaTeX of {self.label!r} was stopped: it needs more than 1 s")
+
+    monkeypatch.setattr(core.Activation, "latex", out_of_time)  # phi(phi(2*sigmoid(cosh(10*x+pi)))): 7-8.5 s
+    assert main(["show", "gelu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "  LaTeX: skipped: writing LaTeX of 'gelu' was stopped: it needs more than 1 s"
+    assert "  smoothness: Cinf" in lines and "  kinks: none (f and f' are continuous)" in lines
+
+
+def test_the_explorers_parse_is_bounded_like_the_apis():
+    # Typed into the explorer, x*((1e-300)**64)**64 stalled the session for more than 50 s.
+    pytest.importorskip("marimo")
+    from gradlab.explore.model import Settings
+
+    with within(1.0), pytest.raises(ExpressionError, match="below float64's range"):
+        _ = Settings(family="expression", expression="x*((1e-300)**64)**64").activation

@@ -82,3 +82,22 @@ def test_shortest_decimal():
     assert shortest_decimal(5.9999996, 6.0000004) == 6.0
     assert shortest_decimal(0.031249999999999997, 0.03125) == 0.03125
     assert shortest_decimal(-1e-21, 1e-21) == 0.0 and str(shortest_decimal(-1e-21, 0.0)) == "0.0"
+
+
+@pytest.mark.parametrize("df, error, message", [
+    (lambda x: x + 1j, TypeError, r"df of 'c' must return real numbers, got complex128 values \(e.g. \(0.1\+1j\) at "
+     r"x = 0.1\)"),
+    (lambda x: np.full_like(x, np.nan), ValueError, "df of 'c' returned nan at x = 0.1: an activation's f and f' must "
+     "be finite real numbers at every finite input"),
+    (lambda x: np.where(x > 0.5, np.inf, 1.0), ValueError, "df of 'c' returned inf at x = 0.6"),
+])
+def test_a_derivative_returning_complex_or_non_finite_numbers_is_refused(df, error, message):
+    # Both were accepted: the imaginary parts dropped with a ComplexWarning, NaN means in the table.
+    act = gl.NumericActivation("c", lambda x: x, df)
+    with pytest.raises(error, match=message):
+        gl.gradient_error(act, gl.analog(0.5, 256), [0.1, 0.6])
+
+
+def test_a_non_finite_input_may_give_a_non_finite_derivative():
+    act = gl.NumericActivation("n", lambda x: x, lambda x: np.where(np.isfinite(x), 1.0, np.nan))
+    np.testing.assert_array_equal(act.df(np.array([np.nan, 0.0, np.inf])), [np.nan, 1.0, np.nan])

@@ -96,6 +96,7 @@ def test_a_wrong_branch_point_is_a_bug_not_a_convention():
     ({"seed": True}, "seed must be an integer, got True"),
     ({"impact_points": 2**63}, "impact_points must be at most 100,000"),  # an IndexError deep inside
     ({"dtype": np.int32}, "dtype must be one of .* got 'int32'"),
+    ({"dtype": (0.1, 0.2)}, r"dtype must be one of .* got '\(0.1, 0.2\)'"),  # a SyntaxError from NumPy (fuzz_api.py)
 ])
 def test_bad_arguments_are_refused_by_name(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):

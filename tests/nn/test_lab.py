@@ -206,7 +206,8 @@ def test_a_resumed_sweep_gives_identical_rows(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"epochs": 10**400}, "1 training run(s) of ~1e400 epochs (fcn) asks for about"),
+    ({"epochs": 10**100}, "1 training run(s) of ~1e100 epochs (fcn) asks for about"),
+    ({"epochs": 10**400}, "epochs must be an integer below 1e300 in magnitude, got an integer of about 10**400"),
     ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
     ({"lr": -1}, "lr must be > 0, got -1.0"),
     ({"model": "vgg"}, "model must be one of 'fcn', 'convnet', got 'vgg'"),
