@@ -1,0 +1,283 @@
+"""Latency of ``gradlab explore`` in a real browser: from a control's key press to every view redrawn.
+
+Serves the explorer (or, with ``--lesson``, the lesson) on loopback, opens it in headless Chromium
+through selenium and moves each control by key presses (arrow keys on a slider's thumb or a
+focused dropdown), 20 moves per control.  A script in the page stamps the key press
+(``keydown``, ``performance.now()``) and, for each view (header, live numbers, the three plots;
+in the lesson, each section), the last time it changed: a DOM mutation inside it, an image in it
+loaded, or a draw call on a canvas in it.  A move is over when every view the control feeds has
+changed and nothing has changed for ``QUIET_MS``; its latency is the last change of any view
+minus the key press: what a student waits for until the page shows the new state everywhere.
+Also: ten presses 40 ms apart, from the first press until the page settles on the last value.
+
+Reported per control: median and worst over the 20 moves (ms), and the first view's median;
+the machine's load average before and after.
+
+Run: python benchmarks/bench_explore_browser.py [--lesson] [--moves 20] [--window 1600x1100]
+(results: benchmarks/README.md).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+#: Nothing changed in the page for this long: the move is over.
+QUIET_MS = 500
+#: A view the move leaves as it was (the front end does not redraw an identical output) is waited for this long.
+SPARE_MS = 3000
+#: A move that has not settled by then is reported as this long (and flagged).
+MOVE_TIMEOUT_S = 20
+
+# The page-side recorder.  Views are found by what contains the changed node (closest) or what the
+# added node contains (querySelector), so a view re-created by the front end is still recognized.
+# The selectors after the first in each list are those of the explorer before it named its views.
+RECORDER = r"""
+if (!window.__gl) {
+  const VIEWS = arguments[0];
+  const gl = window.__gl = {t0: null, last: {}, any: null};
+  const inView = (el, within) => {
+    const hit = [];
+    for (const [name, sels] of Object.entries(VIEWS)) {
+      for (const sel of sels) {
+        try { if (el.closest(sel) || (!within && el.querySelector(sel))) { hit.push(name); break; } }
+        catch (e) {}
+      }
+    }
+    return hit;
+  };
+  // within: the changed node is inside a view; a new subtree also counts for every view it holds
+  // (an attribute of an ancestor, such as marimo's mark of a stale output, does not).
+  const mark = (el, within) => {
+    if (gl.t0 === null || !el) return;
+    const now = performance.now();
+    gl.any = now;
+    for (const v of inView(el, within)) gl.last[v] = now;
+  };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      if (r.type !== 'childList') mark(el, true);
+      for (const n of r.addedNodes) mark(n.nodeType === 1 ? n : n.parentElement, n.nodeType !== 1);
+    }
+  }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+  document.addEventListener('load', (e) => mark(e.target, true), true);
+  const canvasViews = new WeakMap();
+  for (const op of ['fill', 'stroke', 'fillText', 'drawImage', 'fillRect']) {
+    const orig = CanvasRenderingContext2D.prototype[op];
+    CanvasRenderingContext2D.prototype[op] = function (...args) {
+      if (gl.t0 !== null) {
+        // a draw call is frequent: the canvas's views are looked up once
+        if (!canvasViews.has(this.canvas)) canvasViews.set(this.canvas, inView(this.canvas, true));
+        const now = performance.now();
+        for (const v of canvasViews.get(this.canvas)) gl.last[v] = now;
+      }
+      return orig.apply(this, args);
+    };
+  }
+  window.addEventListener('keydown', () => { gl.t0 = performance.now(); gl.last = {}; gl.any = null; }, true);
+}
+"""
+
+#: The explorer's views: id-named containers, then (for the explorer before issue 22) its images' alt texts.
+EXPLORER_VIEWS = {
+    "header": ["#gl-header", "b:has(~ #gl-numbers)", "code:has(~ #gl-numbers)"],
+    "numbers": ["#gl-numbers"],
+    "curves": ["#gl-curves", "img[alt^='f and f']"],
+    "levels": ["#gl-levels", "img[alt^='distribution of x~']"],
+    "error": ["#gl-error", "img[alt^='gradient error e(x)']"],
+}
+ALL = ("header", "numbers", "curves", "levels", "error")
+#: control label -> (key, presses per move pattern, the views the move must change).
+EXPLORER_CONTROLS = {
+    "interpolation i": ("slider", ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 10, ALL),
+    "precision P": ("slider", ["ARROW_LEFT"] * 8 + ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 2, ALL),
+    "leakage": ("slider", ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 10, ALL),
+    "f' at a kink": ("dropdown", ["ARROW_DOWN"] * 4 + ["ARROW_UP"] * 4 + ["ARROW_DOWN"] * 4 + ["ARROW_UP"] * 4
+                     + ["ARROW_DOWN"] * 4, ("numbers", "curves", "levels", "error")),
+    "window |x|": ("slider", ["ARROW_LEFT"] * 6 + ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 4,
+                        ("numbers", "curves", "error")),
+    "x (for x~)": ("slider", ["ARROW_RIGHT"] * 20, ("levels",)),
+}
+LESSON_VIEWS = {
+    "kink": ["#gl-lesson-kink", ".output-area:has(h2[id^='1-'])"],
+    "quantization": ["#gl-lesson-quantization", ".output-area:has(h2[id^='2-'])"],
+    "window": ["#gl-lesson-window", ".output-area:has(h2[id^='3-'])"],
+    "gsd": ["#gl-lesson-gsd", ".output-area:has(h2[id^='4-'])"],
+}
+LESSON_CONTROLS = {
+    "GELU scale s": ("slider", ["ARROW_LEFT"] * 10 + ["ARROW_RIGHT"] * 10, ("quantization",)),
+    "precision P (levels per unit)": ("slider", ["ARROW_RIGHT"] * 6 + ["ARROW_LEFT"] * 10 + ["ARROW_RIGHT"] * 4,
+                                      ("quantization",)),
+    "window |x|": ("slider", ["ARROW_LEFT"] * 6 + ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 4, ("window",)),
+    "leakage": ("slider", ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 10, ("window",)),
+    "interpolation i": ("slider", ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 10, ("gsd",)),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(lesson: bool):
+    port = _free_port()
+    cmd = [sys.executable, "-m", "gradlab.cli", "explore", "--port", str(port), "--no-browser"]
+    proc = subprocess.Popen(cmd + (["--lesson"] if lesson else []), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        found: list[str] = []
+
+        def read():
+            for line in proc.stdout:
+                if "serving on " in line and not found:
+                    found.append(line.split("serving on ", 1)[1].strip())
+
+        threading.Thread(target=read, daemon=True).start()
+        deadline = time.monotonic() + 90
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not found:
+            raise SystemExit("gradlab explore printed no address")
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(found[0], timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        yield found[0]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def chromium(width: int, height: int):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="gradlab-bench-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", f"--window-size={width},{height}"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def control_element(driver, kind: str, label: str):
+    """The element that takes the keys: a slider's thumb or a dropdown's select (both in shadow roots)."""
+    from selenium.webdriver.common.by import By
+
+    tag = "marimo-slider" if kind == "slider" else "marimo-dropdown"
+    host = next(e for e in driver.find_elements(By.CSS_SELECTOR, tag) if label in (e.get_attribute("data-label") or ""))
+    inner = host.shadow_root.find_element(By.CSS_SELECTOR, "[role=slider]" if kind == "slider" else "select")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", host)
+    return inner
+
+
+def one_move(driver, element, key: str, expected) -> tuple[float, float, bool]:
+    """(last change, first change) in ms after the key press, and whether every expected view changed."""
+    from selenium.webdriver.common.keys import Keys
+
+    element.send_keys(getattr(Keys, key))
+    deadline = time.monotonic() + MOVE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        st = driver.execute_script("const g = window.__gl; return [g.t0, g.last, g.any, performance.now()];")
+        t0, last, _any, now = st
+        if t0 is None:
+            continue
+        if last and now - max(last.values()) > (QUIET_MS if all(v in last for v in expected) else SPARE_MS):
+            return max(last.values()) - t0, min(last.values()) - t0, all(v in last for v in expected)
+    return MOVE_TIMEOUT_S * 1e3, float("nan"), False
+
+
+def burst(driver, element, key: str, expected, presses: int = 10, gap_s: float = 0.04) -> float:
+    """Ten presses ``gap_s`` apart: ms from the first press until the page settles (the last view changed)."""
+    from selenium.webdriver.common.keys import Keys
+
+    first = None
+    for _ in range(presses):
+        element.send_keys(getattr(Keys, key))
+        if first is None:
+            first = driver.execute_script("return window.__gl.t0")
+        time.sleep(gap_s)
+    deadline = time.monotonic() + MOVE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        last, now = driver.execute_script("return [window.__gl.last, performance.now()]")
+        if last and now - max(last.values()) > (QUIET_MS if all(v in last for v in expected) else SPARE_MS):
+            return max(last.values()) - first
+    return float("nan")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lesson", action="store_true")
+    p.add_argument("--moves", type=int, default=20)
+    p.add_argument("--window", default="1600x1100")
+    p.add_argument("--screenshot", help="save a screenshot of the page at the end (PNG)")
+    args = p.parse_args()
+    width, height = (int(v) for v in args.window.split("x"))
+    views, controls = (LESSON_VIEWS, LESSON_CONTROLS) if args.lesson else (EXPLORER_VIEWS, EXPLORER_CONTROLS)
+    from selenium.webdriver.common.by import By
+
+    load_before = os.getloadavg()
+    with serve(args.lesson) as url, chromium(width, height) as driver:
+        driver.get(url)
+        ready = "#gl-numbers" if not args.lesson else "marimo-slider"
+        for _ in range(600):
+            if driver.find_elements(By.CSS_SELECTOR, ready):
+                break
+            time.sleep(0.2)
+        time.sleep(3.0)  # the first outputs settle
+        driver.execute_script(RECORDER, views)
+        print(f"{'lesson' if args.lesson else 'explorer'} at {width}x{height}; {args.moves} moves per control; "
+              f"ms from the key press to the last view redrawn", flush=True)
+        print(f"{'control':<32}{'median':>9}{'worst':>9}{'best':>9}{'first view (median)':>22}"
+              f"{'10 presses settle':>20}", flush=True)
+        for label, (kind, keys, expected) in controls.items():
+            element = control_element(driver, kind, label)
+            time.sleep(0.3)
+            lasts, firsts, unsettled = [], [], 0
+            for key in keys[: args.moves]:
+                last, first, ok = one_move(driver, element, key, expected)
+                lasts.append(last)
+                firsts.append(first)
+                unsettled += not ok
+            settle = float("nan")
+            if kind == "slider":  # ten presses on, then ten back (a dropdown has too few choices)
+                settle = burst(driver, element, keys[0], expected)
+                burst(driver, element, "ARROW_LEFT" if keys[0] == "ARROW_RIGHT" else "ARROW_RIGHT", expected)
+            flag = f"  ({unsettled} moves left a view as it was, or did not settle)" if unsettled else ""
+            print(f"{label:<32}{statistics.median(lasts):9.0f}{max(lasts):9.0f}{min(lasts):9.0f}"
+                  f"{statistics.median(firsts):22.0f}{settle:20.0f}{flag}", flush=True)
+        if args.screenshot:
+            driver.execute_script("window.scrollTo(0, 0)")
+            driver.save_screenshot(args.screenshot)
+    load_after = os.getloadavg()
+    print(f"load average (1, 5, 15 min): before {', '.join(f'{v:.2f}' for v in load_before)}; "
+          f"after {', '.join(f'{v:.2f}' for v in load_after)}; {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
