@@ -46,11 +46,21 @@ RECORDER = r"""
 if (!window.__gl) {
   const VIEWS = arguments[0];
   const gl = window.__gl = {t0: null, last: {}, any: null};
+  // closest() across shadow roots: marimo draws a chart inside its renderer's shadow root.
+  const closestDeep = (el, sel) => {
+    while (el) {
+      const hit = el.closest(sel);
+      if (hit) return hit;
+      const root = el.getRootNode();
+      el = root && root.host ? root.host : null;
+    }
+    return null;
+  };
   const inView = (el, within) => {
     const hit = [];
     for (const [name, sels] of Object.entries(VIEWS)) {
       for (const sel of sels) {
-        try { if (el.closest(sel) || (!within && el.querySelector(sel))) { hit.push(name); break; } }
+        try { if (closestDeep(el, sel) || (!within && el.querySelector(sel))) { hit.push(name); break; } }
         catch (e) {}
       }
     }
@@ -85,8 +95,31 @@ if (!window.__gl) {
       return orig.apply(this, args);
     };
   }
-  window.addEventListener('keydown', () => { gl.t0 = performance.now(); gl.last = {}; gl.any = null; }, true);
+  // The kernel's messages: key press to the last one is marimo's share (request, cells, transfer),
+  // the last one to the last draw the browser's.
+  gl.ws = [];
+  const sockets = new Set();
+  const watch = () => {
+    for (const ws of (window.__glSockets || [])) {
+      if (sockets.has(ws)) continue;
+      sockets.add(ws);
+      ws.addEventListener('message', () => { if (gl.t0 !== null) gl.ws.push(performance.now()); });
+    }
+  };
+  watch();
+  setInterval(watch, 500);
+  window.addEventListener('keydown', () => { gl.t0 = performance.now(); gl.last = {}; gl.any = null; gl.ws = []; },
+                          true);
 }
+"""
+
+# Before the page's own scripts: keep every WebSocket the page opens, so the recorder can stamp its messages.
+SOCKETS = r"""
+window.__glSockets = [];
+const Native = window.WebSocket;
+window.WebSocket = function (...args) { const ws = new Native(...args); window.__glSockets.push(ws); return ws; };
+window.WebSocket.prototype = Native.prototype;
+Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
 """
 
 #: The explorer's views: id-named containers, then (for the explorer before issue 22) its images' alt texts.
@@ -107,7 +140,7 @@ EXPLORER_CONTROLS = {
                      + ["ARROW_DOWN"] * 4, ("numbers", "curves", "levels", "error")),
     "window |x|": ("slider", ["ARROW_LEFT"] * 6 + ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 4,
                         ("numbers", "curves", "error")),
-    "x (for x~)": ("slider", ["ARROW_RIGHT"] * 20, ("levels",)),
+    "x for x~|x (for x~)": ("slider", ["ARROW_RIGHT"] * 20, ("levels",)),
 }
 LESSON_VIEWS = {
     "kink": ["#gl-lesson-kink", ".output-area:has(h2[id^='1-'])"],
@@ -188,27 +221,32 @@ def control_element(driver, kind: str, label: str):
     from selenium.webdriver.common.by import By
 
     tag = "marimo-slider" if kind == "slider" else "marimo-dropdown"
-    host = next(e for e in driver.find_elements(By.CSS_SELECTOR, tag) if label in (e.get_attribute("data-label") or ""))
+    labels = label.split("|")  # the label, then what it was before issue 22
+    host = next(e for e in driver.find_elements(By.CSS_SELECTOR, tag)
+                if any(name in (e.get_attribute("data-label") or "") for name in labels))
     inner = host.shadow_root.find_element(By.CSS_SELECTOR, "[role=slider]" if kind == "slider" else "select")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", host)
     return inner
 
 
-def one_move(driver, element, key: str, expected) -> tuple[float, float, bool]:
-    """(last change, first change) in ms after the key press, and whether every expected view changed."""
+def one_move(driver, element, key: str, expected) -> tuple[float, float, float, bool]:
+    """(last change, first change, last kernel message) in ms after the key press, and whether every
+    expected view changed."""
     from selenium.webdriver.common.keys import Keys
 
     element.send_keys(getattr(Keys, key))
     deadline = time.monotonic() + MOVE_TIMEOUT_S
     while time.monotonic() < deadline:
         time.sleep(0.05)
-        st = driver.execute_script("const g = window.__gl; return [g.t0, g.last, g.any, performance.now()];")
-        t0, last, _any, now = st
+        st = driver.execute_script("const g = window.__gl; return [g.t0, g.last, g.ws, performance.now()];")
+        t0, last, ws, now = st
         if t0 is None:
             continue
         if last and now - max(last.values()) > (QUIET_MS if all(v in last for v in expected) else SPARE_MS):
-            return max(last.values()) - t0, min(last.values()) - t0, all(v in last for v in expected)
-    return MOVE_TIMEOUT_S * 1e3, float("nan"), False
+            done = max(last.values())
+            kernel = max([w for w in ws if w <= done], default=float("nan"))
+            return done - t0, min(last.values()) - t0, kernel - t0, all(v in last for v in expected)
+    return MOVE_TIMEOUT_S * 1e3, float("nan"), float("nan"), False
 
 
 def burst(driver, element, key: str, expected, presses: int = 10, gap_s: float = 0.04) -> float:
@@ -243,6 +281,7 @@ def main() -> None:
 
     load_before = os.getloadavg()
     with serve(args.lesson) as url, chromium(width, height) as driver:
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": SOCKETS})
         driver.get(url)
         ready = "#gl-numbers" if not args.lesson else "marimo-slider"
         for _ in range(600):
@@ -253,24 +292,26 @@ def main() -> None:
         driver.execute_script(RECORDER, views)
         print(f"{'lesson' if args.lesson else 'explorer'} at {width}x{height}; {args.moves} moves per control; "
               f"ms from the key press to the last view redrawn", flush=True)
-        print(f"{'control':<32}{'median':>9}{'worst':>9}{'best':>9}{'first view (median)':>22}"
-              f"{'10 presses settle':>20}", flush=True)
+        print(f"{'control':<24}{'median':>8}{'worst':>8}{'best':>8}{'first view':>12}{'last message':>14}"
+              f"{'10 presses settle':>19}", flush=True)
         for label, (kind, keys, expected) in controls.items():
             element = control_element(driver, kind, label)
             time.sleep(0.3)
-            lasts, firsts, unsettled = [], [], 0
+            lasts, firsts, kernels, unsettled = [], [], [], 0
             for key in keys[: args.moves]:
-                last, first, ok = one_move(driver, element, key, expected)
+                last, first, kernel, ok = one_move(driver, element, key, expected)
                 lasts.append(last)
                 firsts.append(first)
+                kernels.append(kernel)
                 unsettled += not ok
             settle = float("nan")
             if kind == "slider":  # ten presses on, then ten back (a dropdown has too few choices)
                 settle = burst(driver, element, keys[0], expected)
                 burst(driver, element, "ARROW_LEFT" if keys[0] == "ARROW_RIGHT" else "ARROW_RIGHT", expected)
             flag = f"  ({unsettled} moves left a view as it was, or did not settle)" if unsettled else ""
-            print(f"{label:<32}{statistics.median(lasts):9.0f}{max(lasts):9.0f}{min(lasts):9.0f}"
-                  f"{statistics.median(firsts):22.0f}{settle:20.0f}{flag}", flush=True)
+            print(f"{label.split('|')[0]:<24}{statistics.median(lasts):8.0f}{max(lasts):8.0f}{min(lasts):8.0f}"
+                  f"{statistics.median(firsts):12.0f}{statistics.median(kernels):14.0f}{settle:19.0f}{flag}",
+                  flush=True)
         if args.screenshot:
             driver.execute_script("window.scrollTo(0, 0)")
             driver.save_screenshot(args.screenshot)
