@@ -288,7 +288,7 @@ def main() -> None:
             if driver.find_elements(By.CSS_SELECTOR, ready):
                 break
             time.sleep(0.2)
-        time.sleep(3.0)  # the first outputs settle
+        time.sleep(12.0)  # the first outputs settle, and the page prepares the default sliders' values
         driver.execute_script(RECORDER, views)
         print(f"{'lesson' if args.lesson else 'explorer'} at {width}x{height}; {args.moves} moves per control; "
               f"ms from the key press to the last view redrawn", flush=True)

@@ -41,10 +41,11 @@ def _():
 
     @functools.lru_cache(maxsize=256)
     def curves_of(st):
-        # 401 points: 12 per quantization step at P = 256 on the default window, and half the
-        # browser's drawing of 801.
-        return charts.curves_chart(model.curves(st, points=401), f"{st.activation.label}: f and f', clean and as "
-                                   "the hardware sees them", points=["noisy + quantized"])
+        # Four points per quantization step (257 at P = 256 on the default window), 201 to 801: the
+        # browser's drawing time grows with the points, and the staircase needs no more.
+        _points = int(min(801, max(201, 8 * st.window * st.precision + 1)))
+        return charts.curves_chart(model.curves(st, points=_points), f"{st.activation.label}: f and f', clean and "
+                                   "as the hardware sees them", points=["noisy + quantized"])
 
     @functools.lru_cache(maxsize=256)
     def levels_of(st):
