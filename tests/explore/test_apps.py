@@ -69,3 +69,22 @@ def test_import_gradlab_does_not_import_marimo():
     code = "import sys, gradlab, gradlab.cli; gradlab.cli.build_parser(); print('marimo' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_taken_port_is_said_before_any_address(capsys):
+    pytest.importorskip("marimo", reason="marimo is the optional 'explore' extra")
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert gradlab.cli.main(["explore", "--port", str(port), "--no-browser"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and "serving on" not in err
+        assert err.startswith(f"gradlab explore: --port {port}: 127.0.0.1:{port} is taken") and err.count("\n") == 1
+        # The server itself says so too, before printing an address (a port taken between the check and the bind).
+        run = subprocess.run([sys.executable, "-m", "gradlab.explore.serve", "x.py", "--port", str(port),
+                              "--no-browser"], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2 and "serving on" not in run.stdout
+        assert f"--port {port}: 127.0.0.1:{port} is taken" in run.stderr
