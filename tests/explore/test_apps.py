@@ -41,6 +41,12 @@ def test_export_writes_one_self_contained_page(tmp_path):
         assert title in page
     assert "static copy" in page and "gradlab explore --lesson" in page  # the page says why it has no controls
     assert page.count('class="question"') == 5
+    # A handout must not give the answer away: section 5's depth results come after its question,
+    # on a page of their own in print.
+    depth = page[page.index("5. Depth"):]
+    question, results = depth.index('class="question"'), depth.index('alt="gradient error against depth"')
+    assert question < results and depth.index('class="results"') > question
+    assert "@media print{.results{break-before:page}}" in page
 
 
 def test_explore_without_marimo_says_how_to_install_it(monkeypatch, capsys):
