@@ -29,7 +29,8 @@ h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #d
 .note{background:#fff6e0;border-left:4px solid #E69F00;padding:.6em 1em}
 .question{background:#eef5fb;border-left:4px solid #0072B2;padding:.6em 1em}
 .numbers{color:#444;font-size:.92em}.results{margin-top:2.5em;border-top:1px dashed #bbb;padding-top:.5em}
-@media print{.results{break-before:page}}h3{font-size:1.05em}img{max-width:100%;height:auto}code{background:#f3f3f3;padding:0 .2em}
+@media print{.results{break-before:page}}h3{font-size:1.05em}
+img{max-width:100%;height:auto}code{background:#f3f3f3;padding:0 .2em}
 """
 
 
