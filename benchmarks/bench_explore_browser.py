@@ -56,15 +56,19 @@ if (!window.__gl) {
     }
     return null;
   };
+  // The views' ids first; the older selectors only where no id matched.
   const inView = (el, within) => {
-    const hit = [];
-    for (const [name, sels] of Object.entries(VIEWS)) {
-      for (const sel of sels) {
-        try { if (closestDeep(el, sel) || (!within && el.querySelector(sel))) { hit.push(name); break; } }
-        catch (e) {}
+    for (const pass of [0, 1]) {
+      const hit = [];
+      for (const [name, sels] of Object.entries(VIEWS)) {
+        for (const sel of (pass === 0 ? sels.slice(0, 1) : sels.slice(1))) {
+          try { if (closestDeep(el, sel) || (!within && el.querySelector(sel))) { hit.push(name); break; } }
+          catch (e) {}
+        }
       }
+      if (hit.length) return hit;
     }
-    return hit;
+    return [];
   };
   // within: the changed node is inside a view; a new subtree also counts for every view it holds
   // (an attribute of an ancestor, such as marimo's mark of a stale output, does not).
@@ -140,7 +144,7 @@ EXPLORER_CONTROLS = {
                      + ["ARROW_DOWN"] * 4, ("numbers", "curves", "levels", "error")),
     "window |x|": ("slider", ["ARROW_LEFT"] * 6 + ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 4,
                         ("numbers", "curves", "error")),
-    "x for x~|x (for x~)": ("slider", ["ARROW_RIGHT"] * 20, ("levels",)),
+    "x for x~//x (for x~)": ("slider", ["ARROW_RIGHT"] * 20, ("levels",)),
 }
 LESSON_VIEWS = {
     "kink": ["#gl-lesson-kink", ".output-area:has(h2[id^='1-'])"],
@@ -221,7 +225,7 @@ def control_element(driver, kind: str, label: str):
     from selenium.webdriver.common.by import By
 
     tag = "marimo-slider" if kind == "slider" else "marimo-dropdown"
-    labels = label.split("|")  # the label, then what it was before issue 22
+    labels = label.split("//")  # the label, then what it was before issue 22
     host = next(e for e in driver.find_elements(By.CSS_SELECTOR, tag)
                 if any(name in (e.get_attribute("data-label") or "") for name in labels))
     inner = host.shadow_root.find_element(By.CSS_SELECTOR, "[role=slider]" if kind == "slider" else "select")
@@ -234,6 +238,9 @@ def one_move(driver, element, key: str, expected) -> tuple[float, float, float, 
     expected view changed."""
     from selenium.webdriver.common.keys import Keys
 
+    # Focus it first, by script: selenium does not always move the focus into a shadow root, and the
+    # keys then go to whichever control had it.
+    driver.execute_script("arguments[0].focus()", element)
     element.send_keys(getattr(Keys, key))
     deadline = time.monotonic() + MOVE_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -254,6 +261,7 @@ def burst(driver, element, key: str, expected, presses: int = 10, gap_s: float =
     from selenium.webdriver.common.keys import Keys
 
     first = None
+    driver.execute_script("arguments[0].focus()", element)
     for _ in range(presses):
         element.send_keys(getattr(Keys, key))
         if first is None:
@@ -309,7 +317,7 @@ def main() -> None:
                 settle = burst(driver, element, keys[0], expected)
                 burst(driver, element, "ARROW_LEFT" if keys[0] == "ARROW_RIGHT" else "ARROW_RIGHT", expected)
             flag = f"  ({unsettled} moves left a view as it was, or did not settle)" if unsettled else ""
-            print(f"{label.split('|')[0]:<24}{statistics.median(lasts):8.0f}{max(lasts):8.0f}{min(lasts):8.0f}"
+            print(f"{label.split('//')[0]:<24}{statistics.median(lasts):8.0f}{max(lasts):8.0f}{min(lasts):8.0f}"
                   f"{statistics.median(firsts):12.0f}{statistics.median(kernels):14.0f}{settle:19.0f}{flag}",
                   flush=True)
         if args.screenshot:

@@ -64,6 +64,19 @@ def _():
 
 
 @app.cell
+def _(mo, model):
+    # The sliders' values met for the first time cost their activation's symbolic analysis: build
+    # those of sections 2 and 4 in the background while the student reads section 1.
+    def _prepare():
+        stop = mo.current_thread
+        model.prepare("gelu", {"s": model.slider_values(0.5, 5, 0.25)}, stop=lambda: stop().should_exit)
+        model.prepare("relu_gelu", {"i": model.slider_values(0, 1, 0.05)}, stop=lambda: stop().should_exit)
+
+    mo.Thread(target=_prepare, daemon=True).start()
+    return
+
+
+@app.cell
 def _(S, mo):
     kink_expr = mo.ui.text(value=S["kink"].start.expression, label="f(x) =", full_width=True)
     return (kink_expr,)
