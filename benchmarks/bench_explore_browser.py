@@ -142,9 +142,9 @@ EXPLORER_CONTROLS = {
     "leakage": ("slider", ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 10, ALL),
     "f' at a kink": ("dropdown", ["ARROW_DOWN"] * 4 + ["ARROW_UP"] * 4 + ["ARROW_DOWN"] * 4 + ["ARROW_UP"] * 4
                      + ["ARROW_DOWN"] * 4, ("numbers", "curves", "levels", "error")),
-    "window |x|": ("slider", ["ARROW_LEFT"] * 6 + ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 4,
-                        ("numbers", "curves", "error")),
-    "x for x~//x (for x~)": ("slider", ["ARROW_RIGHT"] * 20, ("levels",)),
+    "window w//window |x|": ("slider", ["ARROW_LEFT"] * 6 + ["ARROW_RIGHT"] * 10 + ["ARROW_LEFT"] * 4,
+                             ("numbers", "curves", "error")),
+    "input x//x (for x~)": ("slider", ["ARROW_RIGHT"] * 20, ("levels",)),
 }
 LESSON_VIEWS = {
     "kink": ["#gl-lesson-kink", ".output-area:has(h2[id^='1-'])"],

@@ -20,7 +20,7 @@ import pandas as pd
 
 from gradlab.plots import PALETTE, activation_style
 
-__all__ = ["Chart", "curves_chart", "error_chart", "levels_chart", "sigma_text"]
+__all__ = ["MIMETYPE", "Chart", "curves_chart", "error_chart", "levels_chart"]
 
 #: marimo's mimetype for a Vega-Lite specification.
 MIMETYPE = "application/vnd.vegalite.v5+json"
@@ -224,8 +224,3 @@ def error_chart(exact: pd.DataFrame, mc: pd.DataFrame, title: str, window: float
                                                   "axis": y_axis, "title": y_title}}})
     return Chart(_spec({"width": width, "height": height, "layer": layers},
                        {"text": title, "subtitle": "; ".join(drawn) or " "}))
-
-
-def sigma_text(value: float) -> str:
-    """A noise scale as the header prints it: 4 significant digits (0.002896, not 0.0028957074580187535)."""
-    return f"{value:.4g}"
