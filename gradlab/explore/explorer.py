@@ -50,7 +50,7 @@ def _():
     @functools.lru_cache(maxsize=256)
     def levels_of(st):
         levels, e = model.level_view(st)
-        return charts.levels_chart(levels, st.x0, e, st.activation.label, width=270)
+        return charts.levels_chart(levels, st.x0, e, st.activation.label, width=250)
 
     @functools.lru_cache(maxsize=256)
     def exact_errors_of(st):
@@ -82,8 +82,8 @@ def _(KINK_CHOICES, ROUNDING, mo, model):
     rounding = mo.ui.dropdown(list(ROUNDING), value="half_toward_zero", label="rounding")
     clamp = mo.ui.checkbox(value=True, label="clamp to [-1, 1]")
     window = mo.ui.slider(steps=list(model.WINDOWS), value=1 / 16, label="window w", show_value=True)
-    # Short labels, and the input box shows x (the slider's own value display would wrap the label at 1280 px).
-    x0 = mo.ui.slider(-0.25, 0.25, 0.0005, value=0.0, label="input x", include_input=True)
+    # Short labels, and no input box beside x: either would wrap the label at 1280 px.
+    x0 = mo.ui.slider(-0.25, 0.25, 0.0005, value=0.0, label="input x", show_value=True)
     # The layout cell reaches the controls through this dict, so it re-runs only when the choices
     # that change the layout move, not on every slider step (which would redraw a slider mid-drag).
     widgets = {"i": i, "s": s, "lam": lam, "k": k, "expression": expression, "kink": kink,
@@ -205,7 +205,7 @@ def _(dataclasses, levels_of, mo, model, settings, x0):
         try:
             _chart = mo.as_html(levels_of(dataclasses.replace(settings, x0=x0.value))).text
         except model.ExactUnsupported:  # said once, above the views
-            _chart = ('<div style="width:360px;height:290px;border:1px dashed #ccc;color:#666;padding:1em">'
+            _chart = ('<div style="width:320px;height:290px;border:1px dashed #ccc;color:#666;padding:1em">'
                       "The law of x~: not exact for this chain (see the notice above).</div>")
         levels_view = mo.Html(f'<div id="gl-levels">{_chart}</div>')
     return (levels_view,)
@@ -262,7 +262,7 @@ def _(charts, dataclasses, exact_errors_of, get_mc, mo, model, run_mc, settings,
         _run = _run if _run.get("key") == _st else {}
         _mc = _run.get("frame", model.empty_errors())
         _chart = charts.error_chart(_exact, _mc, f"gradient error e(x) on |x| <= {xplots.window_text(_st.window)}",
-                                    _st.window, width=340, note="no exact curve (see the notice above)")
+                                    _st.window, width=300, note="no exact curve (see the notice above)")
         if "error" in _run:
             _cue = mo.callout(mo.Html(model.page_text(f"Monte Carlo stopped: {_run['error']}")), kind="danger")
         elif "done" in _run:
