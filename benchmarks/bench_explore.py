@@ -61,6 +61,44 @@ def spread(ms: list[float]) -> str:
     return f"{min(ms):6.1f} / {statistics.median(ms):6.1f} / {max(ms):6.1f}"
 
 
+def split_drawing(st: model.Settings, repeats: int = 5) -> None:
+    """Where a figure's time goes: model + building it, rendering it (Agg, 110 dpi), encoding the PNG; median ms."""
+    import io
+
+    from PIL import Image
+
+    def levels():
+        frame, e = model.level_view(st)
+        return xplots.plot_levels(frame, st.x0, e, "x~")
+
+    figures = {
+        "curves": lambda: plots.plot_quantized_family(model.curves(st), "f", points=["noisy + quantized"]),
+        "levels": levels,
+        "error": lambda: plots.plot_gradient_error(model.error_curve(st), model.empty_errors(), "e", floor=1e-8),
+    }
+    for name, make in figures.items():
+        build, render, encode, size = [], [], [], 0
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fig = make()
+            fig.set_dpi(110)
+            t1 = time.perf_counter()
+            fig.canvas.draw()
+            t2 = time.perf_counter()
+            buf = io.BytesIO()
+            Image.frombuffer("RGBA", fig.canvas.get_width_height(physical=True), fig.canvas.buffer_rgba()).save(
+                buf, format="png", compress_level=1)
+            t3 = time.perf_counter()
+            xplots.plt.close(fig)
+            build.append((t1 - t0) * 1e3)
+            render.append((t2 - t1) * 1e3)
+            encode.append((t3 - t2) * 1e3)
+            size = buf.tell()
+        print(f"figure {name:<7} model + build {statistics.median(build):6.1f} ms, render (Agg) "
+              f"{statistics.median(render):6.1f} ms, PNG encode {statistics.median(encode):5.1f} ms, "
+              f"{size / 1e3:.0f} kB")
+
+
 def main() -> None:
     base = model.Settings()
     draw(base, compute(base, ALL))  # warm: the chain kernels load once per process
@@ -83,6 +121,7 @@ def main() -> None:
             drawn.append((t3 - t0) * 1e3)
         shown = spread(numbers) if "numbers" in VIEWS[control] else f"{'(not redrawn)':>20}"
         print(f"{control:<16}{shown:>24}{spread(computed):>26}{spread(drawn):>26}")
+    split_drawing(base)
     st = model.Settings(i=0.5)
     t0 = time.perf_counter()
     model.mc_points(st)

@@ -3,10 +3,11 @@
 A message about a missing extra must work for the user who reads it: ``pip install -e '.[torch]'``
 only works inside a source checkout, ``pip install 'gradlab[torch]'`` only where pip can find
 gradlab.  :func:`install_hint` reads how this gradlab was installed (the ``direct_url.json`` pip
-records, PEP 610) and names the command for it: an editable checkout gets ``pip install -e
+records, PEP 610) and names the command for it first: an editable checkout gets ``pip install -e
 '<checkout>[extra]'``, a wheel installed from a file that file with ``[extra]``, an installed
-package ``pip install 'gradlab[extra]'``; when it cannot tell (gradlab imported from a source tree
-that pip does not know), both forms.
+package (or one it cannot tell) ``pip install 'gradlab[extra]'``.  Every message also names the
+other forms in parentheses (the wheel form ``pip install 'gradlab[extra]'``, and ``pip install -e
+'.[extra]'`` for a source checkout), the same way for every extra, so it works for whoever reads it.
 """
 from __future__ import annotations
 
@@ -61,17 +62,19 @@ def _installed() -> tuple[str, str | None]:
 
 
 def install_hint(extra: str) -> str:
-    """The pip command that adds gradlab's optional ``extra`` to this installation (see the module docstring)."""
+    """The pip command that adds gradlab's optional ``extra``: the one for this installation first (see the
+    module docstring), then, so the message works wherever it is read, the wheel form ``pip install
+    'gradlab[extra]'`` and, where that is not the first, the form for a source checkout."""
     if extra not in EXTRAS:
         raise ValueError(f"extra must be one of {', '.join(EXTRAS)}, got {extra!r}")
+    wheel = f"pip install 'gradlab[{extra}]'"
     how, where = _installed()
     if how == "editable":
-        return f"pip install -e '{where}[{extra}]'"
+        return f"pip install -e '{where}[{extra}]' (this source checkout; from a wheel or an index: {wheel})"
     if how == "file":
-        return f"pip install '{where}[{extra}]'"
-    if how == "index":
-        return f"pip install 'gradlab[{extra}]'"
-    return f"pip install 'gradlab[{extra}]' (from a source checkout: pip install -e '.[{extra}]')"
+        return (f"pip install '{where}[{extra}]' (the file gradlab was installed from; from an index: {wheel}; "
+                f"from a source checkout: pip install -e '.[{extra}]')")
+    return f"{wheel} (from a source checkout: pip install -e '.[{extra}]')"
 
 
 def missing_extra(what: str, extra: str, provides: str | None = None) -> str:

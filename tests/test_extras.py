@@ -43,21 +43,27 @@ def installed(monkeypatch):
     _extras._installed.cache_clear()
 
 
-def test_each_installation_gets_its_own_command(installed, tmp_path):
+def test_each_installation_gets_its_own_command_first_and_every_message_the_wheel_form(installed, tmp_path):
     checkout = PACKAGE.parent
     installed({"url": checkout.as_uri(), "dir_info": {"editable": True}})
-    assert _extras.install_hint("torch") == f"pip install -e '{checkout}[torch]'"
+    assert _extras.install_hint("torch") == (f"pip install -e '{checkout}[torch]' (this source checkout; from a "
+                                             "wheel or an index: pip install 'gradlab[torch]')")
     wheel = tmp_path / "gradlab-0.1.0-py3-none-any.whl"
     installed({"url": wheel.as_uri(), "archive_info": {}})
-    assert _extras.install_hint("sweep") == f"pip install '{wheel}[sweep]'"
+    assert _extras.install_hint("sweep") == (f"pip install '{wheel}[sweep]' (the file gradlab was installed from; "
+                                             "from an index: pip install 'gradlab[sweep]'; from a source "
+                                             "checkout: pip install -e '.[sweep]')")
     installed(None)  # from an index: pip records no direct_url.json
-    assert _extras.install_hint("torch") == "pip install 'gradlab[torch]'"
-    # Imported from a tree pip does not know (another checkout, or none): both forms.
+    both = "pip install 'gradlab[{0}]' (from a source checkout: pip install -e '.[{0}]')"
+    assert _extras.install_hint("torch") == both.format("torch")
+    # Imported from a tree pip does not know (another checkout, or none): the same two forms.
     installed({"url": (tmp_path / "other").as_uri(), "dir_info": {"editable": True}})
-    both = "pip install 'gradlab[explore]' (from a source checkout: pip install -e '.[explore]')"
-    assert _extras.install_hint("explore") == both
+    assert _extras.install_hint("explore") == both.format("explore")
     installed("missing")
-    assert _extras.install_hint("explore") == both
+    assert _extras.install_hint("explore") == both.format("explore")
+    # The same shape for every extra.
+    for extra in _extras.EXTRAS:
+        assert _extras.install_hint(extra) == both.format(extra)
     with pytest.raises(ValueError, match="extra must be one of sweep, parquet, explore, torch, got 'gpu'"):
         _extras.install_hint("gpu")
 
@@ -71,7 +77,8 @@ def test_missing_extras_are_named_with_the_command(installed, monkeypatch, tmp_p
         with pytest.raises(ImportError) as err:
             call()
         assert str(err.value) == (f"{name} (networks on scikit-learn's bundled digits) needs torch (gradlab's torch "
-                                  "extra), which is not installed: pip install 'gradlab[torch]'")
+                                  "extra), which is not installed: pip install 'gradlab[torch]' (from a source "
+                                  "checkout: pip install -e '.[torch]')")
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     with pytest.raises(ValueError) as err:
         gl.save_table(__import__("pandas").DataFrame({"a": [1]}), tmp_path / "t.parquet")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gradlab._extras import missing_extra
 
-__all__ = ["HELP", "MISSING_MARIMO", "add_arguments", "notebook_path", "run"]
+__all__ = ["HELP", "MISSING_MARIMO", "add_arguments", "check_port_free", "notebook_path", "run"]
 
 HELP = "the interactive smoothness explorer (or --lesson, the guided lesson) in the browser, via marimo"
 #: What ``gradlab explore`` says without marimo, with the install command for this installation.
@@ -39,6 +39,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def notebook_path(lesson: bool = False) -> Path:
     """The marimo app file of the explorer (or the lesson), shipped inside the package."""
     return Path(__file__).resolve().parent / ("lesson.py" if lesson else "explorer.py")
+
+
+def check_port_free(port: int) -> None:
+    """Raise ValueError saying ``--port`` is taken when nothing can listen on 127.0.0.1:``port``, before
+    any address is printed (the server checks again when it binds: another program may take it between)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+        except OSError as exc:
+            raise ValueError(f"--port {port}: {HOST}:{port} is taken ({exc.strerror or exc}); choose another "
+                             "port, or leave --port out for the first free one from 2718") from None
 
 
 def _server_command(args: argparse.Namespace) -> list[str]:
@@ -70,6 +83,8 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(f"--port must be in 1..65535, got {args.port}")
     if importlib.util.find_spec("marimo") is None:
         raise ImportError(MISSING_MARIMO)
+    if args.port is not None:
+        check_port_free(args.port)
     cmd = _server_command(args)
     sys.stdout.flush()
     sys.stderr.flush()

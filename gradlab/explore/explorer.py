@@ -1,7 +1,14 @@
 """The smoothness explorer, a marimo app: ``gradlab explore`` (or ``marimo run`` on this file).
 
-A thin view: every number and curve comes from :mod:`gradlab.explore.model`, every figure from
-gradlab's plotting layer.
+A thin view: every number and curve comes from :mod:`gradlab.explore.model`; the live views are
+Vega-Lite charts the browser draws (:mod:`gradlab.explore.charts`), the depth figure is gradlab's
+matplotlib one.
+
+Speed (issue 22, ``benchmarks/bench_explore_browser.py``): each view cell takes only the controls
+it needs (x feeds the law of x~ alone, the window leaves it alone), each view is computed once per
+setting (cached on the settings: a revisited value costs nothing), and the browser draws the
+charts.  Monte Carlo and the depth experiment run on their buttons in a background thread that
+reports its progress through state, so a slider moved meanwhile is answered at once.
 """
 
 import marimo
@@ -13,25 +20,57 @@ app = marimo.App(width="full", app_title="gradlab explorer")
 @app.cell
 def _():
     import dataclasses
+    import functools
     import math
 
     import marimo as mo
 
     from gradlab import plots
     from gradlab.conventions import KINK_CHOICES, ROUNDING
-    from gradlab.explore import model
+    from gradlab.explore import charts, model
     from gradlab.explore import plots as xplots
 
-    return KINK_CHOICES, ROUNDING, dataclasses, math, mo, model, plots, xplots
+    class Cancelled(Exception):
+        """A background run whose cell re-ran (the settings moved): its result is no longer wanted."""
+
+    # One computation per setting: revisiting a value (a slider moved back and forth) costs nothing.
+    # Settings is frozen, so it is the key; the charts keep their JSON, built once.
+    @functools.lru_cache(maxsize=256)
+    def numbers_of(st):
+        return model.live_numbers(st)
+
+    @functools.lru_cache(maxsize=256)
+    def curves_of(st):
+        # Four points per quantization step (257 at P = 256 on the default window), 201 to 801: the
+        # browser's drawing time grows with the points, and the staircase needs no more.
+        _points = int(min(801, max(201, 8 * st.window * st.precision + 1)))
+        return charts.curves_chart(model.curves(st, points=_points), f"{st.activation.label}: f and f', clean and "
+                                   "as the hardware sees them", points=["noisy + quantized"], width=190)
+
+    @functools.lru_cache(maxsize=256)
+    def levels_of(st):
+        levels, e = model.level_view(st)
+        return charts.levels_chart(levels, st.x0, e, st.activation.label, width=250)
+
+    @functools.lru_cache(maxsize=256)
+    def exact_errors_of(st):
+        return model.error_curve(st)
+
+    # The last settings the page could show: a partial expression (x**) keeps the views they drew.
+    memory = {}
+    return (Cancelled, KINK_CHOICES, ROUNDING, charts, curves_of, dataclasses, exact_errors_of, levels_of, math,
+            memory, mo, model, numbers_of, plots, xplots)
 
 
 @app.cell
 def _(KINK_CHOICES, ROUNDING, mo, model):
+    # The activation's sliders, (start, stop, step): the values each sends are prepared in advance.
+    ranges = {"i": (0, 1, 0.05), "s": (0.5, 5, 0.25), "lam": (0.05, 1, 0.05), "k": (1, 100, 1)}
     family = mo.ui.dropdown(list(model.FAMILIES), value="relu_gelu", label="activation")
-    i = mo.ui.slider(0, 1, 0.05, value=0.0, label="interpolation i", show_value=True)
-    s = mo.ui.slider(0.5, 5, 0.25, value=1.0, label="GELU scale s", show_value=True)
-    lam = mo.ui.slider(0.05, 1, 0.05, value=0.5, label="clip threshold λ", show_value=True)
-    k = mo.ui.slider(1, 100, 1, value=20, label="sharpness k", show_value=True)
+    i = mo.ui.slider(*ranges["i"], value=0.0, label="interpolation i", show_value=True)
+    s = mo.ui.slider(*ranges["s"], value=1.0, label="GELU scale s", show_value=True)
+    lam = mo.ui.slider(*ranges["lam"], value=0.5, label="clip threshold λ", show_value=True)
+    k = mo.ui.slider(*ranges["k"], value=20, label="sharpness k", show_value=True)
     expression = mo.ui.text(value="x*tanh(log(1 + exp(x)))", label="f(x) =", full_width=True)
     kink = mo.ui.dropdown(list(KINK_CHOICES), value="autograd", label="f' at a kink")
     noise = mo.ui.dropdown(list(model.NOISES), value="gaussian", label="noise")
@@ -42,16 +81,30 @@ def _(KINK_CHOICES, ROUNDING, mo, model):
                              show_value=True)
     rounding = mo.ui.dropdown(list(ROUNDING), value="half_toward_zero", label="rounding")
     clamp = mo.ui.checkbox(value=True, label="clamp to [-1, 1]")
-    window = mo.ui.slider(steps=list(model.WINDOWS), value=1 / 16, label="window |x| <= w", show_value=True)
-    x0 = mo.ui.slider(-0.25, 0.25, 0.0005, value=0.0, label="x (for x~)", show_value=True,
-                      include_input=True)
+    window = mo.ui.slider(steps=list(model.WINDOWS), value=1 / 16, label="window w", show_value=True)
+    # Short labels, and no input box beside x: either would wrap the label at 1280 px.
+    x0 = mo.ui.slider(-0.25, 0.25, 0.0005, value=0.0, label="input x", show_value=True)
     # The layout cell reaches the controls through this dict, so it re-runs only when the choices
     # that change the layout move, not on every slider step (which would redraw a slider mid-drag).
     widgets = {"i": i, "s": s, "lam": lam, "k": k, "expression": expression, "kink": kink,
                "leakage": leakage, "log_scale": log_scale, "precision": precision, "rounding": rounding,
                "clamp": clamp, "window": window, "x0": x0}
-    return (clamp, expression, family, i, k, kink, lam, leakage, log_scale, noise, noise_by, precision,
+    return (clamp, expression, family, i, k, kink, lam, leakage, log_scale, noise, noise_by, precision, ranges,
             rounding, s, widgets, window, x0)
+
+
+@app.cell
+def _(family, kink, mo, model, ranges):
+    # A slider value met for the first time costs its activation's symbolic analysis (30-45 ms):
+    # build the chosen family's values in the background, nearest the defaults first; a new
+    # family or kink convention stops this and starts again.
+    _start = model.Settings()
+    _values = {p: sorted(model.slider_values(*ranges[p]), key=lambda v, p=p: abs(v - getattr(_start, p)))
+               for p in model.FAMILIES[family.value] if p in ranges}
+    if _values:
+        mo.Thread(target=lambda: model.prepare(family.value, _values, kink.value,
+                                               stop=lambda: mo.current_thread().should_exit), daemon=True).start()
+    return
 
 
 @app.cell
@@ -65,37 +118,42 @@ def _(family, mo, model, noise, noise_by, widgets):
         _noise += [noise_by, _w["leakage"] if noise_by.value == "leakage" else _w["log_scale"]]
     # Controls that come and go sit at the end of their own group: marimo's front end can lose an
     # element drawn after a list that changed length (the precision slider vanished that way).
-    controls = mo.vstack([
-        mo.vstack([mo.md("**Activation**"), family, _w["kink"], *_shown], gap=0.4),
+    # The parser's message goes right after the activation group, beside the expression field.
+    activation_controls = mo.vstack([mo.md("**Activation**"), family, _w["kink"], *_shown], gap=0.4)
+    other_controls = mo.vstack([
         mo.vstack([mo.md("**Hardware**"), _w["precision"], _w["rounding"], _w["clamp"], *_noise], gap=0.4),
         mo.vstack([mo.md("**View**"), _w["window"], _w["x0"]], gap=0.4),
     ], gap=0.8)
-    return (controls,)
+    return activation_controls, other_controls
 
 
 @app.cell
-def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, mo, model, noise, noise_by, precision,
-      rounding, s):
+def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, memory, mo, model, noise, noise_by,
+      precision, rounding, s):
     # The window and x are left out on purpose: each view cell takes the one it needs, so moving
     # x redraws only the view of x~, and moving the window leaves that view alone.
     try:
+        _v = model.control_value
         settings = model.Settings(
-            family=family.value, i=i.value, s=s.value, lam=lam.value, k=k.value, expression=expression.value,
-            kink=kink.value, noise=noise.value, leakage=leakage.value,
+            family=family.value, i=_v(i.value), s=_v(s.value), lam=_v(lam.value), k=_v(k.value),
+            expression=expression.value, kink=kink.value, noise=noise.value, leakage=_v(leakage.value),
             scale=10.0**log_scale.value if noise_by.value == "scale" else None,
             precision=precision.value, rounding=rounding.value, clamp=clamp.value,
         )
-        act = settings.activation
-        chain = settings.chain
+        settings.activation, settings.chain  # noqa: B018 - what the controls describe must build
+        memory["settings"] = settings
         problem = None
     except (ValueError, TypeError) as exc:  # ExpressionError is a ValueError: the parser says what is wrong
-        settings = act = chain = None
-        problem = mo.callout(mo.Html(model.problem_html(exc)), kind="danger")
-    return act, chain, problem, settings
+        # The views keep the last settings that built; the message says what the field holds.
+        settings = memory.get("settings")
+        problem = mo.Html('<div id="gl-problem">' + mo.callout(mo.Html(
+            model.problem_html(exc) + "<br><small>The views still show the last valid settings.</small>"),
+            kind="danger").text + "</div>")
+    return problem, settings
 
 
 @app.cell
-def _(act, chain, dataclasses, math, mo, model, problem, settings, window, xplots):
+def _(dataclasses, math, mo, model, numbers_of, settings, window, xplots):
     def _cell(key, label, value, note=""):
         return (f'<div class="gl-stat"><div class="gl-label">{label}</div>'
                 f'<div class="gl-value" id="gl-{key}" data-value="{value}">{value}</div>'
@@ -104,12 +162,11 @@ def _(act, chain, dataclasses, math, mo, model, problem, settings, window, xplot
     def _num(v, digits=4):
         return "n/a" if isinstance(v, float) and math.isnan(v) else f"{v:.{digits}g}"
 
-    live = numbers = None
-    if problem is None:
+    live = numbers = exact_note = None
+    if settings is not None:
         _st = dataclasses.replace(settings, window=window.value)
-        numbers = model.live_numbers(_st)
-        _w = _st.window
-        _wtext = xplots.window_text(_w)
+        numbers = numbers_of(_st)
+        _wtext = xplots.window_text(_st.window)
         _stats = "".join([
             _cell("gsd", "gradient step discontinuity", _num(numbers["gsd"]), "|f'(0+) - f'(0-)|"),
             _cell("smoothness", "smoothness", numbers["smoothness"], "C0: kink; Cinf: smooth"),
@@ -118,41 +175,39 @@ def _(act, chain, dataclasses, math, mo, model, problem, settings, window, xplot
             _cell("enz", "error near zero", _num(numbers["error_near_zero"]), f"mean e(x) over |x| <= {_wtext}"),
             _cell("ratio", "ratio to GELU", _num(numbers["ratio"], 3), f"GELU: {_num(numbers['reference_error'])}"),
         ])
-        _style = ("<style>.gl-stats{display:flex;gap:1.2em;flex-wrap:wrap}.gl-stat{min-width:9em}"
-                  ".gl-label{font-size:0.8em;color:#555}.gl-value{font-size:1.5em;font-weight:600}"
-                  ".gl-note{font-size:0.75em;color:#777}</style>")
-        _note = (mo.callout(mo.Html(model.page_text(numbers["exact_note"])), kind="warn") if numbers["exact_note"]
-                 else mo.md(""))
-        live = mo.vstack([
-            mo.Html(f"<b>{model.page_text(act.label)}</b> under <code>{model.page_text(repr(chain))}</code>"),
-            mo.Html(f'{_style}<div class="gl-stats" id="gl-numbers">{_stats}</div>'),
-            _note,
-        ])
-    return live, numbers
+        _style = ("<style>.gl-stats{display:flex;gap:1.4em;flex-wrap:wrap;margin:0.3em 0}.gl-stat{min-width:9em}"
+                  ".gl-label{font-size:0.9em;color:#555}.gl-value{font-size:1.5em;font-weight:600}"
+                  ".gl-note{font-size:0.8em;color:#666}#gl-header code{font-size:0.9em;white-space:normal}"
+                  "</style>")
+        # One notice for every view the exact engine cannot draw, in the page's own words.
+        exact_note = (mo.callout(mo.Html(model.page_text(model.exact_unavailable_text(_st))), kind="warn")
+                      if numbers["exact_note"] else None)
+        live = mo.Html(
+            f'{_style}<div id="gl-header"><b>{model.page_text(_st.activation.label)}</b> under '
+            f'<code>{model.page_text(model.chain_text(_st.chain))}</code></div>'
+            f'<div class="gl-stats" id="gl-numbers">{_stats}</div>')
+    return exact_note, live, numbers
 
 
 @app.cell
-def _(dataclasses, mo, model, plots, problem, settings, window, xplots):
+def _(curves_of, dataclasses, mo, settings, window):
     curves_view = None
-    if problem is None:
-        _panels = model.curves(dataclasses.replace(settings, window=window.value))
-        _fig = plots.plot_quantized_family(
-            _panels, f"{settings.activation.label}: f and f', clean and as the hardware sees them",
-            points=["noisy + quantized"])
-        curves_view = mo.image(xplots.figure_png(_fig), alt="f and f' clean and quantized", width="100%")
+    if settings is not None:
+        _chart = curves_of(dataclasses.replace(settings, window=window.value))
+        curves_view = mo.Html(f'<div id="gl-curves">{mo.as_html(_chart).text}</div>')
     return (curves_view,)
 
 
 @app.cell
-def _(dataclasses, mo, model, problem, settings, x0, xplots):
+def _(dataclasses, levels_of, mo, model, settings, x0):
     levels_view = None
-    if problem is None:
+    if settings is not None:
         try:
-            _levels, _e = model.level_view(dataclasses.replace(settings, x0=x0.value))
-            _fig = xplots.plot_levels(_levels, x0.value, _e, settings.activation.label)
-            levels_view = mo.image(xplots.figure_png(_fig), alt="distribution of x~", width="100%")
-        except model.ExactUnsupported as _exc:
-            levels_view = mo.callout(mo.Html(model.page_text(f"No exact law of x~ here: {_exc}")), kind="warn")
+            _chart = mo.as_html(levels_of(dataclasses.replace(settings, x0=x0.value))).text
+        except model.ExactUnsupported:  # said once, above the views
+            _chart = ('<div style="width:320px;height:290px;border:1px dashed #ccc;color:#666;padding:1em">'
+                      "The law of x~: not exact for this chain (see the notice above).</div>")
+        levels_view = mo.Html(f'<div id="gl-levels">{_chart}</div>')
     return (levels_view,)
 
 
@@ -160,60 +215,127 @@ def _(dataclasses, mo, model, problem, settings, x0, xplots):
 def _(mo):
     run_mc = mo.ui.run_button(label="add Monte Carlo points (20,000 samples at 21 inputs)")
     run_depth = mo.ui.run_button(label="run the depth experiment (random MLPs, Monte Carlo)")
-    return run_depth, run_mc
+    get_mc, set_mc = mo.state({})
+    get_depth, set_depth = mo.state({})
+    return get_depth, get_mc, run_depth, run_mc, set_depth, set_mc
 
 
 @app.cell
-def _(dataclasses, mo, model, plots, problem, run_mc, settings, window, xplots):
+def _(Cancelled, dataclasses, mo, model, run_mc, set_mc, settings, window):
+    # Monte Carlo on its button, in a background thread: the busy cue shows at once, a slider moved
+    # meanwhile is answered at once, and a run whose settings moved stops at its next input.
+    if run_mc.value and settings is not None:
+        _st = dataclasses.replace(settings, window=window.value)
+        set_mc({"key": _st, "done": 0, "total": 21})
+
+        def _run_mc(st=_st):
+            me = mo.current_thread()
+
+            def progress(done, total):
+                if me.should_exit:
+                    raise Cancelled
+                set_mc({"key": st, "done": done, "total": total})
+
+            try:
+                frame = model.mc_points(st, progress=progress)
+            except Cancelled:
+                return
+            except Exception as exc:  # shown on the page: a thread has no cell to raise into
+                set_mc({"key": st, "error": f"{type(exc).__name__}: {exc}"})
+                return
+            set_mc({"key": st, "frame": frame})
+
+        mo.Thread(target=_run_mc, daemon=True).start()
+    return
+
+
+@app.cell
+def _(charts, dataclasses, exact_errors_of, get_mc, mo, model, run_mc, settings, window, xplots):
     error_view = None
-    if problem is None:
+    if settings is not None:
         _st = dataclasses.replace(settings, window=window.value)
         try:
-            _exact = model.error_curve(_st)
-            _why = ""
-        except model.ExactUnsupported as _exc:
+            _exact = exact_errors_of(_st)
+        except model.ExactUnsupported:  # said once, above the views
             _exact = model.empty_errors()
-            _why = str(_exc)
-        if run_mc.value:
-            with mo.status.progress_bar(total=21, title="Monte Carlo", subtitle="one input at a time",
-                                        remove_on_exit=True) as _bar:
-                _mc = model.mc_points(_st, progress=lambda done, total: _bar.update())
+        _run = get_mc()
+        _run = _run if _run.get("key") == _st else {}
+        _mc = _run.get("frame", model.empty_errors())
+        _chart = charts.error_chart(_exact, _mc, f"gradient error e(x) on |x| <= {xplots.window_text(_st.window)}",
+                                    _st.window, width=300, note="no exact curve (see the notice above)")
+        if "error" in _run:
+            _cue = mo.callout(mo.Html(model.page_text(f"Monte Carlo stopped: {_run['error']}")), kind="danger")
+        elif "done" in _run:
+            _cue = mo.Html(f'<div id="gl-mc-busy" class="gl-busy">⏳ Monte Carlo running: {_run["done"]} of '
+                           f'{_run["total"]} inputs</div>')
         else:
-            _mc = model.empty_errors()
-        _title = f"gradient error e(x) on |x| <= {xplots.window_text(_st.window)}"
-        _fig = plots.plot_gradient_error(_exact, _mc, _title, floor=1e-8)
-        _parts = [mo.image(xplots.figure_png(_fig), alt="gradient error e(x)", width="100%"), run_mc]
-        if _why:
-            _parts.insert(0, mo.callout(mo.Html(model.page_text(
-                f"No exact curve: {_why}. Press the button for Monte Carlo.")), kind="warn"))
-        error_view = mo.vstack(_parts)
+            _cue = mo.Html('<div class="gl-busy"></div>')
+        error_view = mo.vstack([mo.Html(f'<div id="gl-error">{mo.as_html(_chart).text}</div>'), run_mc, _cue],
+                               gap=0.4)
     return (error_view,)
 
 
 @app.cell
-def _(mo, model, plots, problem, run_depth, settings, xplots):
-    depth_view = None
-    if problem is None and run_depth.value:
+def _(Cancelled, mo, model, run_depth, set_depth, settings):
+    if run_depth.value and settings is not None:
         _depths = (1, 2, 4, 8)
-        with mo.status.progress_bar(total=len(_depths), title="Depth experiment", remove_on_exit=True) as _bar:
-            _depth = model.depth_view(settings, depths=_depths, progress=lambda done, total: _bar.update())
-        _fig = plots.plot_depth_error(_depth, f"{settings.activation.label} and GELU through depth")
-        depth_view = mo.vstack([mo.image(xplots.figure_png(_fig, tight=True), alt="gradient error against depth",
-                                         width="100%"), run_depth])
-    elif problem is None:
-        depth_view = mo.vstack([mo.md("**Depth**: random MLPs run clean and under the chain (Monte Carlo, "
-                                      "about a second)."), run_depth])
+        set_depth({"key": settings, "done": 0, "total": len(_depths)})
+
+        def _run_depth(st=settings, depths=_depths):
+            me = mo.current_thread()
+
+            def progress(done, total):
+                if me.should_exit:
+                    raise Cancelled
+                set_depth({"key": st, "done": done, "total": total})
+
+            try:
+                frame = model.depth_view(st, depths=depths, progress=progress)
+            except Cancelled:
+                return
+            except Exception as exc:  # shown on the page: a thread has no cell to raise into
+                set_depth({"key": st, "error": f"{type(exc).__name__}: {exc}"})
+                return
+            set_depth({"key": st, "frame": frame})
+
+        mo.Thread(target=_run_depth, daemon=True).start()
+    return
+
+
+@app.cell
+def _(get_depth, mo, model, plots, run_depth, settings, xplots):
+    depth_view = None
+    if settings is not None:
+        _run = get_depth()
+        _run = _run if _run.get("key") == settings else {}
+        _intro = mo.md("**Depth**: random MLPs run clean and under the chain (Monte Carlo, about a second).")
+        if "frame" in _run:
+            _fig = plots.plot_depth_error(_run["frame"], f"{settings.activation.label} and GELU through depth")
+            _body = mo.image(xplots.figure_png(_fig, tight=True), alt="gradient error against depth", width="100%")
+        elif "error" in _run:
+            _body = mo.callout(mo.Html(model.page_text(f"The depth experiment stopped: {_run['error']}")),
+                               kind="danger")
+        elif "done" in _run:
+            _body = mo.Html(f'<div id="gl-depth-busy" class="gl-busy">⏳ depth experiment running: depth '
+                            f'{_run["done"]} of {_run["total"]} done</div>')
+        else:
+            _body = mo.md("")
+        depth_view = mo.vstack([_intro, run_depth, _body], gap=0.4)
     return (depth_view,)
 
 
 @app.cell
-def _(controls, curves_view, depth_view, error_view, levels_view, live, mo, problem):
-    _views = (problem if problem is not None else
-              mo.vstack([live, mo.hstack([curves_view, levels_view], widths=[3, 2]),
-                         mo.hstack([error_view, depth_view], widths=[1, 1])]))
+def _(activation_controls, curves_view, depth_view, error_view, exact_note, levels_view, live, mo,
+      other_controls, problem):
+    _left = mo.vstack([activation_controls, *([problem] if problem is not None else []), other_controls], gap=0.8)
+    _left = mo.Html(f'<div id="gl-controls">{_left.text}</div>')
+    _views = (mo.md("") if live is None else
+              mo.vstack([live, *([exact_note] if exact_note is not None else []), curves_view,
+                         mo.hstack([levels_view, error_view], justify="start", gap=2, wrap=True), depth_view],
+                        gap=0.8))
     mo.vstack([
         mo.md("# gradlab explorer: how smoothness decides the gradient error on noisy, quantized hardware"),
-        mo.hstack([controls, _views], widths=[1.5, 4], gap=1.5, align="start"),
+        mo.hstack([_left, _views], widths=[1.3, 4], gap=1.5, align="start"),
     ])
     return
 

@@ -28,7 +28,9 @@ color:#222;line-height:1.45}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
 .note{background:#fff6e0;border-left:4px solid #E69F00;padding:.6em 1em}
 .question{background:#eef5fb;border-left:4px solid #0072B2;padding:.6em 1em}
-.numbers{color:#444;font-size:.92em}img{max-width:100%;height:auto}code{background:#f3f3f3;padding:0 .2em}
+.numbers{color:#444;font-size:.92em}.results{margin-top:2.5em;border-top:1px dashed #bbb;padding-top:.5em}
+@media print{.results{break-before:page}}h3{font-size:1.05em}
+img{max-width:100%;height:auto}code{background:#f3f3f3;padding:0 .2em}
 """
 
 
@@ -56,9 +58,12 @@ def _section(section: Section) -> str:
                                                       f"gradient error e(x) on |x| <= {xplots.window_text(st.window)}",
                                                       floor=1e-8),
                             "gradient error e(x)"))
+    results = ""
     if section.key == "depth":
-        figures.append(_img(plots.plot_depth_error(model.depth_view(st), f"{st.activation.label} and GELU"),
-                            "gradient error against depth"))
+        # The depth experiment's figure answers the question: it comes after it, on a page of its own in print.
+        results = ('<div class="results"><h3>The experiment\'s results (after you have answered)</h3>'
+                   + _img(plots.plot_depth_error(model.depth_view(st), f"{st.activation.label} and GELU"),
+                          "gradient error against depth") + "</div>")
     ratio = numbers["ratio"]
     line = (f"At these settings: GSD {numbers['gsd']:.3g}, smoothness {numbers['smoothness']}, effective "
             f"precision {numbers['effective_precision']:.3g} bits at P = {st.precision:g}"
@@ -68,7 +73,8 @@ def _section(section: Section) -> str:
     return (f"<h2>{html.escape(section.title)}</h2>\n<p>{_markdown(section.text)}</p>\n"
             f"{''.join(figures)}\n<p class=\"numbers\">{html.escape(line)}</p>\n"
             f"<p class=\"question\"><strong>Question.</strong> {html.escape(section.question)}<br>"
-            "<em>Answer it in the live lesson, which checks it: <code>gradlab explore --lesson</code>.</em></p>")
+            "<em>Answer it in the live lesson, which checks it: <code>gradlab explore --lesson</code>.</em></p>"
+            f"{results}")
 
 
 def lesson_html() -> str:

@@ -1,7 +1,10 @@
 """The guided lesson, a marimo app: ``gradlab explore --lesson``.
 
 Five sections (their texts, questions and checks in :mod:`gradlab.explore.lessons`); each has its
-own controls, and the page checks the answer as the controls move.
+own controls, and the page checks the answer as the controls move.  As in the explorer, the
+figures that follow a control are Vega-Lite charts the browser draws (:mod:`gradlab.explore.charts`),
+each computed once per setting; the depth experiment runs on its button in a background thread,
+with a busy cue, so the other sections answer meanwhile.
 """
 
 import marimo
@@ -13,11 +16,12 @@ app = marimo.App(width="medium", app_title="gradlab lesson")
 @app.cell
 def _():
     import dataclasses
+    import functools
 
     import marimo as mo
 
     from gradlab import plots
-    from gradlab.explore import lessons, model
+    from gradlab.explore import charts, lessons, model
     from gradlab.explore import plots as xplots
 
     S = {s.key: s for s in lessons.SECTIONS}
@@ -33,9 +37,43 @@ def _():
     def header(section):
         return mo.md(f"## {section.title}\n\n{section.text}\n\n**Question.** {section.question}")
 
+    def section_view(key, *parts):
+        """A section's output, named ``#gl-lesson-<key>`` (the benchmark and the tests find it so)."""
+        return mo.Html(f'<div id="gl-lesson-{key}">{mo.vstack(list(parts)).text}</div>')
+
+    # One computation per setting (Settings is frozen: it is the key), as in the explorer.
+    @functools.lru_cache(maxsize=256)
+    def curves_of(st, title, noisy=True):
+        points = int(min(801, max(201, 8 * st.window * st.precision + 1)))
+        return charts.curves_chart(model.curves(st, points=points), title,
+                                   points=["noisy + quantized"] if noisy else ())
+
+    @functools.lru_cache(maxsize=256)
+    def numbers_of(st):
+        return model.live_numbers(st)
+
+    @functools.lru_cache(maxsize=256)
+    def errors_of(st):
+        return charts.error_chart(model.error_curve(st), model.empty_errors(),
+                                  f"e(x) on |x| <= {xplots.window_text(st.window)}", st.window)
+
     mo.md("# Why activation smoothness matters on noisy, quantized hardware\n\n"
           "Five short steps. Each ends with a question: move its controls until the page says ✓.")
-    return S, dataclasses, figure, header, lessons, mo, model, plots, verdict, xplots
+    return (S, curves_of, dataclasses, errors_of, figure, header, lessons, mo, model, numbers_of, plots,
+            section_view, verdict, xplots)
+
+
+@app.cell
+def _(mo, model):
+    # The sliders' values met for the first time cost their activation's symbolic analysis: build
+    # those of sections 2 and 4 in the background while the student reads section 1.
+    def _prepare():
+        stop = mo.current_thread
+        model.prepare("gelu", {"s": model.slider_values(0.5, 5, 0.25)}, stop=lambda: stop().should_exit)
+        model.prepare("relu_gelu", {"i": model.slider_values(0, 1, 0.05)}, stop=lambda: stop().should_exit)
+
+    mo.Thread(target=_prepare, daemon=True).start()
+    return
 
 
 @app.cell
@@ -45,19 +83,18 @@ def _(S, mo):
 
 
 @app.cell
-def _(S, dataclasses, figure, header, kink_expr, lessons, mo, model, plots, verdict):
+def _(S, curves_of, dataclasses, header, kink_expr, lessons, mo, model, section_view, verdict):
     _st = dataclasses.replace(S["kink"].start, expression=kink_expr.value)
     try:
         _act = _st.activation
-        _body = [figure(plots.plot_quantized_family(model.curves(_st), f"{_act.label}: f and f'",
-                                                             points=["noisy + quantized"]), "f and f'"),
+        _body = [mo.as_html(curves_of(_st, f"{_act.label}: f and f'")),
                  mo.md(f"smoothness **{_act.smoothness}**; kinks: "
                        + (", ".join(f"x = {float(k.x):g} (f' jumps by {float(k.jump_df):g})" for k in _act.kinks())
                           or "none")),
                  verdict(lessons.check_kink(_act))]
     except (ValueError, TypeError) as _exc:  # the parser's ExpressionError says what is not allowed
         _body = [mo.callout(mo.Html(model.problem_html(_exc)), kind="danger")]
-    mo.vstack([header(S["kink"]), kink_expr, *_body])
+    section_view("kink", header(S["kink"]), kink_expr, *_body)
     return
 
 
@@ -70,16 +107,15 @@ def _(S, mo, model):
 
 
 @app.cell
-def _(S, dataclasses, figure, header, lessons, mo, model, plots, q_p, q_s, verdict):
-    _st = dataclasses.replace(S["quantization"].start, s=q_s.value, precision=q_p.value)
+def _(S, curves_of, dataclasses, header, lessons, mo, model, q_p, q_s, section_view, verdict):
+    _st = dataclasses.replace(S["quantization"].start, s=model.control_value(q_s.value), precision=q_p.value)
     _bits = model.effective_precision_bits(_st.activation, _st.precision)
-    mo.vstack([
-        header(S["quantization"]), mo.hstack([q_s, q_p]),
-        figure(plots.plot_quantized_family(model.curves(_st), f"{_st.activation.label}, P = {_st.precision:g}"),
-               "GELU clean and quantized"),
+    section_view(
+        "quantization", header(S["quantization"]), mo.hstack([q_s, q_p]),
+        mo.as_html(curves_of(_st, f"{_st.activation.label}, P = {_st.precision:g}", noisy=False)),
         mo.md(f"effective precision near 0: **{_bits:.2f} bits**"),
         verdict(lessons.check_precision(_bits)),
-    ])
+    )
     return
 
 
@@ -92,18 +128,16 @@ def _(S, mo, model):
 
 
 @app.cell
-def _(S, dataclasses, figure, header, lessons, mo, model, plots, verdict, w_leak, w_window, xplots):
-    _st = dataclasses.replace(S["window"].start, window=w_window.value, leakage=w_leak.value)
-    _n = model.live_numbers(_st)
-    mo.vstack([
-        header(S["window"]), mo.hstack([w_window, w_leak]),
-        figure(plots.plot_gradient_error(model.error_curve(_st), model.empty_errors(),
-                                         f"e(x) on |x| <= {xplots.window_text(_st.window)}", floor=1e-8),
-               "gradient error of ReLU and GELU"),
+def _(S, dataclasses, errors_of, header, lessons, mo, model, numbers_of, section_view, verdict, w_leak, w_window):
+    _st = dataclasses.replace(S["window"].start, window=w_window.value, leakage=model.control_value(w_leak.value))
+    _n = numbers_of(_st)
+    section_view(
+        "window", header(S["window"]), mo.hstack([w_window, w_leak]),
+        mo.as_html(errors_of(_st)),
         mo.md(f"error near zero: ReLU **{_n['error_near_zero']:.4g}**, GELU **{_n['reference_error']:.4g}**; "
               f"ratio **{_n['ratio']:.1f}**"),
         verdict(lessons.check_ratio(_n["ratio"])),
-    ])
+    )
     return
 
 
@@ -114,17 +148,16 @@ def _(S, mo):
 
 
 @app.cell
-def _(S, dataclasses, figure, g_i, header, lessons, mo, model, plots, verdict, xplots):
-    _st = dataclasses.replace(S["gsd"].start, i=g_i.value)
-    _n = model.live_numbers(_st)
-    mo.vstack([
-        header(S["gsd"]), g_i,
-        figure(plots.plot_quantized_family(model.curves(_st), _st.activation.label,
-                                           points=["noisy + quantized"]), "interpolant f and f'"),
+def _(S, curves_of, dataclasses, g_i, header, lessons, mo, model, numbers_of, section_view, verdict, xplots):
+    _st = dataclasses.replace(S["gsd"].start, i=model.control_value(g_i.value))
+    _n = numbers_of(_st)
+    section_view(
+        "gsd", header(S["gsd"]), g_i,
+        mo.as_html(curves_of(_st, _st.activation.label)),
         mo.md(f"GSD **{_n['gsd']:.3g}**; error near zero (|x| <= {xplots.window_text(_st.window)}) "
               f"**{_n['ratio']:.2f}** times GELU's"),
         verdict(lessons.check_gsd(_n["gsd"])),
-    ])
+    )
     return
 
 
@@ -132,28 +165,53 @@ def _(S, dataclasses, figure, g_i, header, lessons, mo, model, plots, verdict, x
 def _(mo):
     d_answer = mo.ui.radio({"ReLU": "relu", "GELU": "gelu"}, label="larger error at the deepest layer:")
     d_run = mo.ui.run_button(label="run the experiment (Monte Carlo, about a second)")
-    return d_answer, d_run
+    get_depth, set_depth = mo.state({})
+    return d_answer, d_run, get_depth, set_depth
 
 
 @app.cell
-def _(S, d_run, mo, model):
-    depth_result = None
+def _(S, d_run, mo, model, set_depth):
+    # On its button, in a background thread: the busy cue shows at once and the other sections
+    # answer meanwhile; progress and the result come back through state.
     if d_run.value:
         _depths = (1, 2, 4, 8)
-        with mo.status.progress_bar(total=len(_depths), title="random MLPs, depth by depth",
-                                    remove_on_exit=True) as _bar:
-            depth_result = model.depth_view(S["depth"].start, depths=_depths,
-                                            progress=lambda done, total: _bar.update())
+        set_depth({"done": 0, "total": len(_depths)})
+
+        def _run(depths=_depths):
+            try:
+                frame = model.depth_view(S["depth"].start, depths=depths,
+                                         progress=lambda done, total: set_depth({"done": done, "total": total}))
+            except Exception as exc:  # shown on the page: a thread has no cell to raise into
+                set_depth({"error": f"{type(exc).__name__}: {exc}"})
+                return
+            set_depth({"frame": frame})
+
+        mo.Thread(target=_run, daemon=True).start()
+    return
+
+
+@app.cell
+def _(get_depth):
+    depth_result = get_depth().get("frame")
     return (depth_result,)
 
 
 @app.cell
-def _(S, d_answer, d_run, depth_result, figure, header, lessons, mo, plots, verdict):
-    _plot = (figure(plots.plot_depth_error(depth_result, "ReLU and GELU through depth"), "error against depth",
-                    tight=True)
-             if depth_result is not None else mo.md(""))
-    mo.vstack([header(S["depth"]), mo.hstack([d_answer, d_run]), _plot,
-               verdict(lessons.check_depth(d_answer.value, depth_result))])
+def _(S, d_answer, d_run, depth_result, figure, get_depth, header, lessons, mo, model, plots, section_view,
+      verdict):
+    _state = get_depth()
+    if depth_result is not None:
+        _plot = figure(plots.plot_depth_error(depth_result, "ReLU and GELU through depth"), "error against depth",
+                       tight=True)
+    elif "error" in _state:
+        _plot = mo.callout(mo.Html(model.page_text(f"The experiment stopped: {_state['error']}")), kind="danger")
+    elif "done" in _state:
+        _plot = mo.Html(f'<div id="gl-depth-busy">⏳ running: depth {_state["done"]} of {_state["total"]} '
+                        "done</div>")
+    else:
+        _plot = mo.md("")
+    section_view("depth", header(S["depth"]), mo.hstack([d_answer, d_run]), _plot,
+                 verdict(lessons.check_depth(d_answer.value, depth_result)))
     return
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import html
 import math
+import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,18 +38,23 @@ __all__ = [
     "REFERENCE",
     "WINDOWS",
     "Settings",
+    "chain_text",
+    "control_value",
     "curves",
     "depth_view",
     "effective_precision_bits",
     "empty_errors",
     "error_curve",
+    "exact_unavailable_text",
     "explorer_activation",
     "level_view",
     "live_numbers",
     "make_chain",
     "mc_points",
     "page_text",
+    "prepare",
     "problem_html",
+    "slider_values",
 ]
 
 #: Activation families offered by the explorer, with the parameters each takes from the controls.
@@ -82,6 +89,20 @@ def page_text(value: object) -> str:
 def problem_html(exc: BaseException) -> str:
     """The refusal of the controls' values, as the page shows it: its kind in bold, its message as text."""
     return f"<b>{page_text(type(exc).__name__)}</b>: {page_text(exc)}"
+
+
+def chain_text(chain: gl.Chain, digits: int = 4) -> str:
+    """The chain as the page prints it: its repr with every number at ``digits`` significant digits
+    (``sigma=0.002896``, not ``sigma=0.0028957074580187535``)."""
+    return re.sub(r"(?<![\w.])\d+\.\d+(?:e[-+]?\d+)?", lambda m: f"{float(m.group()):.{digits}g}", repr(chain))
+
+
+def exact_unavailable_text(settings: Settings) -> str:
+    """What the page shows instead of the exact views when the exact engine cannot follow the chain, in one sentence."""
+    why = ("stochastic rounding after noise makes x~ a random level that the exact engine does not follow"
+           if settings.rounding == "stochastic" else "the exact engine does not follow this chain")
+    return (f"No exact numbers here: {why}. The error near zero, its ratio to GELU, the law of x~ and the exact "
+            "e(x) curve are left out; the Monte Carlo button estimates e(x) by sampling instead.")
 
 
 @dataclass(frozen=True)
@@ -135,9 +156,15 @@ class Settings:
         return make_chain(self.noise, self.leakage, self.scale, self.precision, self.rounding, self.clamp)
 
 
-@lru_cache(maxsize=256)
+# One build at a time: the page's thread and the one that prepares slider values (:func:`prepare`)
+# never run sympy on the same expressions at once.
+_BUILD = threading.Lock()
+
+
+@lru_cache(maxsize=1024)
 def _explorer_activation(spec: str, kink: str, params: tuple[tuple[str, float], ...]) -> Activation:
-    return gl.activation(spec, kink=kink, **dict(params)).with_evaluation("numpy")
+    with _BUILD:
+        return gl.activation(spec, kink=kink, **dict(params)).with_evaluation("numpy")
 
 
 def explorer_activation(spec: str, kink: str = "autograd", **params: float) -> Activation:
@@ -147,6 +174,39 @@ def explorer_activation(spec: str, kink: str = "autograd", **params: float) -> A
     ValueError naming a parameter out of range), which the page shows as it is.
     """
     return _explorer_activation(spec.strip(), kink, tuple(sorted((k, float(v)) for k, v in params.items())))
+
+
+def slider_values(start: float, stop: float, step: float) -> list[float]:
+    """The values a slider from ``start`` to ``stop`` by ``step`` sends, rounded as the page rounds them
+    (:func:`control_value`)."""
+    n = round((stop - start) / step)
+    return [control_value(start + k * step) for k in range(n + 1)]
+
+
+def control_value(value: float) -> float:
+    """A slider's value rounded to 10 decimals: 0.15 whether the browser summed 0.05 three times or not,
+    so a value met again is the same cache key."""
+    return round(float(value), 10)
+
+
+def prepare(family: str, values: dict[str, Sequence[float]], kink: str = "autograd",
+            stop: Callable[[], bool] = lambda: False) -> int:
+    """Build (and cache) ``family``'s activation at every value of each parameter in ``values``, the
+    others at their defaults, with its GSD, smoothness, kinks and NumPy code: what a new slider
+    value costs (its symbolic analysis, 50-70 ms) is then paid before the slider reaches it.
+    Stops early when ``stop()``; returns how many were built."""
+    defaults = Settings()
+    built = 0
+    for name, choices in values.items():
+        for v in choices:
+            if stop():
+                return built
+            params = {p: (v if p == name else getattr(defaults, p)) for p in FAMILIES[family]}
+            act = explorer_activation(family, kink, **params)
+            with _BUILD:  # the symbolic numbers the page shows, and the NumPy code, are made on first use
+                act.gsd, act.smoothness, act.kinks(), act.df(0.0)  # noqa: B018
+            built += 1
+    return built
 
 
 def make_chain(

@@ -92,7 +92,12 @@ def serve(notebook: str, port: int | None = None, open_browser: bool = True) -> 
     import marimo
     import uvicorn
 
-    port = _free_port(DEFAULT_PORT) if port is None else port
+    if port is None:
+        port = _free_port(DEFAULT_PORT)
+    else:  # a port that is taken is said before any address is printed
+        from gradlab.explore.cli import check_port_free
+
+        check_port_free(port)
     token = secrets.token_urlsafe(24)
     app = marimo.create_asgi_app(quiet=True, token=token).with_app(path="", root=notebook).build()
     url = f"http://{HOST}:{port}/?access_token={token}"
@@ -117,4 +122,7 @@ if __name__ == "__main__":
         main(sys.argv[1:])
     except KeyboardInterrupt:
         pass
+    except ValueError as exc:  # a port taken meanwhile: one line, as the command line says it
+        print(f"gradlab explore: {exc}", file=sys.stderr)
+        sys.exit(2)
 

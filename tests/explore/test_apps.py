@@ -41,6 +41,12 @@ def test_export_writes_one_self_contained_page(tmp_path):
         assert title in page
     assert "static copy" in page and "gradlab explore --lesson" in page  # the page says why it has no controls
     assert page.count('class="question"') == 5
+    # A handout must not give the answer away: section 5's depth results come after its question,
+    # on a page of their own in print.
+    depth = page[page.index("5. Depth"):]
+    question, results = depth.index('class="question"'), depth.index('alt="gradient error against depth"')
+    assert question < results and depth.index('class="results"') > question
+    assert "@media print{.results{break-before:page}}" in page
 
 
 def test_explore_without_marimo_says_how_to_install_it(monkeypatch, capsys):
@@ -69,3 +75,22 @@ def test_import_gradlab_does_not_import_marimo():
     code = "import sys, gradlab, gradlab.cli; gradlab.cli.build_parser(); print('marimo' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_taken_port_is_said_before_any_address(capsys):
+    pytest.importorskip("marimo", reason="marimo is the optional 'explore' extra")
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert gradlab.cli.main(["explore", "--port", str(port), "--no-browser"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and "serving on" not in err
+        assert err.startswith(f"gradlab explore: --port {port}: 127.0.0.1:{port} is taken") and err.count("\n") == 1
+        # The server itself says so too, before printing an address (a port taken between the check and the bind).
+        run = subprocess.run([sys.executable, "-m", "gradlab.explore.serve", "x.py", "--port", str(port),
+                              "--no-browser"], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2 and "serving on" not in run.stdout
+        assert f"--port {port}: 127.0.0.1:{port} is taken" in run.stderr

@@ -1,8 +1,10 @@
 """A real browser: ``gradlab explore`` served on loopback, driven by headless Chromium through selenium.
 
 Moving the interpolation slider i from 0 to 1 must take the displayed gradient step discontinuity
-from 1 to 0 (relu_gelu(i): GSD = 1 - i) and redraw the plots; the Monte Carlo button must add its
-points; a typed expression the parser refuses must be refused on the page, a valid one analysed.
+from 1 to 0 (relu_gelu(i): GSD = 1 - i) and redraw the three charts, and so must a step of the
+precision slider; the Monte Carlo button must show a busy cue at once, then add its points; a
+typed expression the parser refuses must be refused beside the field, a partial one (``x**``)
+must keep the last valid views, and a valid one be analysed.
 Skipped only where Chromium, its driver, selenium or marimo are missing, saying which.
 """
 import contextlib
@@ -153,20 +155,37 @@ def _text(driver, css: str) -> str | None:
         return None
 
 
-def _img_src(driver, alt: str) -> str | None:
-    """The address of the image whose alt text starts with ``alt`` (a redrawn figure gets a new one)."""
-    from selenium.common.exceptions import StaleElementReferenceException
+def _chart(driver, view: str) -> str | None:
+    """A fingerprint of the chart drawn in the view ``#gl-<view>``: its specification's length and hash,
+    once the browser has drawn it (a canvas in the renderer's shadow root); None before."""
+    return driver.execute_script("""
+        const el = document.querySelector('#gl-' + arguments[0] + ' marimo-mime-renderer');
+        if (!el || !el.shadowRoot || !el.shadowRoot.querySelector('canvas')) return null;
+        const spec = el.getAttribute('data-data') || '';
+        let h = 0;
+        for (let k = 0; k < spec.length; k++) h = (h * 31 + spec.charCodeAt(k)) | 0;
+        return spec.length + ':' + h;""", view)
+
+
+VIEWS = ("curves", "levels", "error")
+
+
+def _charts(driver) -> dict[str, str | None]:
+    return {v: _chart(driver, v) for v in VIEWS}
+
+
+def _slider_thumb(driver, label: str):
+    """A slider's thumb (marimo draws it in a shadow root); it takes the keyboard (End: the maximum)."""
     from selenium.webdriver.common.by import By
 
-    try:
-        imgs = driver.find_elements(By.CSS_SELECTOR, f"img[alt^='{alt}']")
-        return imgs[0].get_attribute("src") if imgs else None
-    except StaleElementReferenceException:
-        return None
+    slider = next(s for s in driver.find_elements(By.CSS_SELECTOR, "marimo-slider")
+                  if label in (s.get_attribute("data-label") or ""))
+    return slider.shadow_root.find_element(By.CSS_SELECTOR, "[role=slider]")
 
 
-def _plot_src(driver) -> str | None:
-    return _img_src(driver, "f and f")
+def _all_changed(driver, before: dict, views=VIEWS) -> bool:
+    now = _charts(driver)
+    return all(now[v] is not None and now[v] != before[v] for v in views)
 
 
 def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
@@ -176,35 +195,45 @@ def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
     browser.get(server)
     _wait(browser, lambda d: _text(d, "#gl-gsd") == "1", "the explorer to show GSD = 1 at i = 0", START_TIMEOUT)
     assert _text(browser, "#gl-smoothness") == "C0"
-    before_plot = _plot_src(browser)
+    _wait(browser, lambda d: None not in _charts(d).values(), "the three charts to be drawn")
+    before = _charts(browser)
     before_ratio = _text(browser, "#gl-ratio")
-    assert before_plot and float(before_ratio) > 5  # ReLU near zero: about 10 times GELU at w = 1/16
+    assert float(before_ratio) > 5  # ReLU near zero: about 10 times GELU at w = 1/16
+    header = _text(browser, "#gl-header")
+    assert "sigma=0.002896," in header and "precision=256" in header  # sigma with 4 digits, not 19
     browser.save_screenshot(str(tmp_path / "explorer_i0.png"))
 
-    # The i slider: marimo draws it in a shadow root; its thumb takes the keyboard (End: the maximum).
-    slider = next(s for s in browser.find_elements(By.CSS_SELECTOR, "marimo-slider")
-                  if "interpolation i" in (s.get_attribute("data-label") or ""))
-    thumb = slider.shadow_root.find_element(By.CSS_SELECTOR, "[role=slider]")
-    thumb.send_keys(Keys.END)
-
+    # First control, the i slider: the numbers and every chart follow.
+    _slider_thumb(browser, "interpolation i").send_keys(Keys.END)
     _wait(browser, lambda d: _text(d, "#gl-gsd") == "0", "GSD = 0 after moving i to 1")
     assert _text(browser, "#gl-smoothness") == "Cinf"
     _wait(browser, lambda d: _text(d, "#gl-ratio") == "1", "the ratio to GELU to become 1 (i = 1 is GELU)")
-    _wait(browser, lambda d: _plot_src(d) not in (None, before_plot), "the f and f' plot to be redrawn")
+    _wait(browser, lambda d: _all_changed(d, before), "the three charts to be redrawn after i moved")
     shot = tmp_path / "explorer_i1.png"
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
 
-    # Monte Carlo only on demand: its button redraws e(x) with the sampled points.
-    error_src = _img_src(browser, "gradient error")
+    # Second control, the precision slider one step down (256 -> 128): the header's chain and every chart.
+    before = _charts(browser)
+    _slider_thumb(browser, "precision P").send_keys(Keys.ARROW_LEFT)
+    _wait(browser, lambda d: "precision=128" in (_text(d, "#gl-header") or ""), "the header to say precision=128")
+    _wait(browser, lambda d: _all_changed(d, before), "the three charts to be redrawn after P moved")
+    assert _text(browser, "#gl-gsd") == "0"
+
+    # Monte Carlo only on demand, in the background: a busy cue at once, then e(x) with the sampled points.
+    before = _charts(browser)
     button = next(b for b in browser.find_elements(By.CSS_SELECTOR, "marimo-button")
                   if "Monte Carlo points" in (b.get_attribute("data-label") or ""))
     _click(browser, button.shadow_root.find_element(By.CSS_SELECTOR, "button"))
-    _wait(browser, lambda d: _img_src(d, "gradient error") not in (None, error_src), "the Monte Carlo points")
+    _wait(browser, lambda d: "Monte Carlo running" in (_text(d, "#gl-mc-busy") or ""), "the Monte Carlo busy cue", 10)
+    _wait(browser, lambda d: _all_changed(d, before, ("error",)), "the Monte Carlo points")
+    _wait(browser, lambda d: _text(d, "#gl-mc-busy") is None, "the busy cue to go once the points are drawn")
     assert _text(browser, "#gl-gsd") == "0"  # the live numbers did not move
+    assert _charts(browser)["curves"] == before["curves"]  # nor the other views
     browser.save_screenshot(str(tmp_path / "explorer_mc.png"))
 
-    # A typed expression is parsed safely; what the parser refuses is said on the page.
+    # A typed expression is parsed safely; what the parser refuses is said beside the field, and a
+    # partial expression keeps the last valid views.
     from selenium.webdriver.support.ui import Select
 
     family = next(e for e in browser.find_elements(By.CSS_SELECTOR, "marimo-dropdown")
@@ -213,14 +242,30 @@ def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
     text = _wait(browser, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "marimo-text")
                                           if "f(x) =" in (e.get_attribute("data-label") or "")), None),
                  "the expression field")
+    _wait(browser, lambda d: "x*tanh(log(1 + exp(x)))" in (_text(d, "#gl-header") or ""), "the expression's views")
+    _wait(browser, lambda d: None not in _charts(d).values(), "the expression's charts")
     field = text.shadow_root.find_element(By.CSS_SELECTOR, "input")
     field.clear()
     field.send_keys("__import__('os').system('true')", Keys.ENTER)
     _wait(browser, lambda d: "ExpressionError" in d.find_element(By.TAG_NAME, "body").text,
           "the parser's refusal on the page")
+    _wait(browser, lambda d: _text(d, "#gl-gsd") is not None, "the views to stay")
+    kept = _charts(browser)
+    field.clear()
+    field.send_keys("x**", Keys.ENTER)
+    _wait(browser, lambda d: "x**" in (_text(d, "#gl-problem") or ""), "the parser's message on x**")
+    assert "ExpressionError" in _text(browser, "#gl-problem")
+    # Beside the field: the message is in the controls' column, and the views are those of before.
+    assert browser.execute_script("return !!document.querySelector('#gl-controls #gl-problem')")
+    time.sleep(1.0)
+    assert _charts(browser) == kept and "x*tanh(log(1 + exp(x)))" in _text(browser, "#gl-header")
+    assert _text(browser, "#gl-gsd") == "0"
+    browser.save_screenshot(str(tmp_path / "explorer_partial.png"))
     field.clear()
     field.send_keys("max(x, 0)", Keys.ENTER)
     _wait(browser, lambda d: _text(d, "#gl-gsd") == "1", "GSD = 1 for max(x, 0)")
+    _wait(browser, lambda d: _text(d, "#gl-problem") is None, "the message to go")
+    _wait(browser, lambda d: _all_changed(d, kept, ("curves",)), "the curves of max(x, 0)")
     browser.save_screenshot(str(tmp_path / "explorer_expression.png"))
 
 

@@ -222,3 +222,15 @@ def test_the_pages_parse_is_bounded_like_the_apis():
     with pytest.raises(ValueError, match="below float64's range"):
         _ = Settings(family="expression", expression="x*((1e-300)**64)**64").activation
     assert time.perf_counter() - start < 5.0
+
+
+def test_slider_values_are_prepared_and_met_again_as_the_same_key():
+    assert model.control_value(0.05 * 3) == 0.15 != 0.05 * 3
+    values = model.slider_values(0, 1, 0.05)
+    assert len(values) == 21 and values[3] == 0.15 and values[-1] == 1.0
+    assert model.prepare("relu_silu", {"i": values[:3]}) == 3
+    before = model._explorer_activation.cache_info().hits
+    act = model.explorer_activation("relu_silu", i=model.control_value(0.05 * 2))
+    assert model._explorer_activation.cache_info().hits == before + 1  # built by prepare, not again
+    assert act.gsd == pytest.approx(0.9, abs=1e-15)
+    assert model.prepare("relu_silu", {"i": values}, stop=lambda: True) == 0
