@@ -13,14 +13,34 @@ from gradlab._extras import require
 require("torch", "gradlab.nn (analog networks in PyTorch)")
 
 from gradlab.nn.activations import AnalogActivation, activation_function
-from gradlab.nn.chains import AnalogChain, Draws, RangeGaussian, ReplayDraws, quantize, straight_through
+from gradlab.nn.chains import (
+    WORD_FORMATS,
+    AnalogChain,
+    BoundedQuantize,
+    Draws,
+    RangeGaussian,
+    ReplayDraws,
+    WordFlip,
+    bounded_quantize,
+    flip_positions,
+    flip_words,
+    noise_scale,
+    quantize,
+    stored,
+    straight_through,
+    word_bits,
+)
 from gradlab.nn.companion import (
-    BIT_WORDS,
+    MODEL_DATA,
     TrainedMLP,
+    TrainedNet,
+    build_model,
+    calibrate,
     clip_thresholds,
+    fault_accuracies,
     hidden_blocks,
-    mlp_accuracy,
-    mode_placement,
+    noisy_accuracy,
+    set_chains,
     train_mode,
 )
 from gradlab.nn.data import DATASETS, Dataset, load_dataset
@@ -28,13 +48,27 @@ from gradlab.nn.experiment import MODELS, analog_summary, build_network, hidden_
 from gradlab.nn.layers import SITES, Analog, AnalogConv2d, AnalogDropout, AnalogLinear, Block, Placement
 from gradlab.nn.models import AnalogNet, paper_convnet, paper_fcn
 from gradlab.nn.noisy import digits_mlp, train_noisy
+from gradlab.nn.proact import (
+    PROACT_K,
+    Clip,
+    activation_maxima,
+    fault_pattern,
+    memory_bits,
+    parameter_faults,
+    set_clips,
+    stored_parameters,
+    train_thresholds,
+)
 from gradlab.nn.training import CONTROLS, evaluate, torch_threads, train_network
 
 __all__ = [
-    "BIT_WORDS", "CONTROLS", "DATASETS", "MODELS", "SITES", "Analog", "AnalogActivation", "AnalogChain",
-    "AnalogConv2d", "AnalogDropout", "AnalogLinear", "AnalogNet", "Block", "Dataset", "Draws", "Placement",
-    "RangeGaussian", "ReplayDraws", "TrainedMLP", "activation_function", "analog_summary", "build_network",
-    "clip_thresholds", "digits_mlp", "evaluate", "hidden_blocks", "hidden_widths", "load_dataset", "mlp_accuracy",
-    "mode_placement", "paper_convnet", "paper_fcn", "quantize", "straight_through", "torch_threads", "train_analog",
-    "train_mode", "train_network", "train_noisy",
+    "CONTROLS", "DATASETS", "MODELS", "MODEL_DATA", "PROACT_K", "SITES", "WORD_FORMATS", "Analog", "AnalogActivation",
+    "AnalogChain", "AnalogConv2d", "AnalogDropout", "AnalogLinear", "AnalogNet", "Block", "BoundedQuantize", "Clip",
+    "Dataset", "Draws", "Placement", "RangeGaussian", "ReplayDraws", "TrainedMLP", "TrainedNet", "WordFlip",
+    "activation_function", "activation_maxima", "analog_summary", "bounded_quantize", "build_model", "build_network",
+    "calibrate", "clip_thresholds", "digits_mlp", "evaluate", "fault_accuracies", "fault_pattern", "flip_positions",
+    "flip_words", "hidden_blocks", "hidden_widths", "load_dataset", "memory_bits", "noise_scale", "noisy_accuracy",
+    "paper_convnet", "paper_fcn", "parameter_faults", "quantize", "set_chains", "set_clips", "stored",
+    "stored_parameters", "straight_through", "torch_threads", "train_analog", "train_mode", "train_network",
+    "train_noisy", "train_thresholds", "word_bits",
 ]

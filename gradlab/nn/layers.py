@@ -172,6 +172,9 @@ class Block(nn.Module):
     ``bound`` (None: unbounded) caps the activation's output, ``min(f(z), bound)``: a number, or a
     tensor that broadcasts over the batch (one threshold per unit: ProAct's clipping thresholds).
     It is not a parameter and not saved with the weights; set it on a trained network.
+    ``clip`` (None: none) is a module applied to the activation's output after that, ProAct's
+    clipped activation with trainable thresholds (:class:`gradlab.nn.proact.Clip`), a submodule
+    once set.
     """
 
     def __init__(self, layer: nn.Module, activation: AnalogActivation | None, *, analog: Analog,
@@ -180,6 +183,7 @@ class Block(nn.Module):
         self.layer, self.activation, self.analog = layer, activation, analog
         self.output_chain = AnalogChain(placement.outputs, (index, SITES["outputs"]))
         self.bound: torch.Tensor | float | None = None
+        self.clip: nn.Module | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.layer(x)
@@ -187,9 +191,9 @@ class Block(nn.Module):
         if self.activation is None:
             return out
         h = self.activation(out, z if self.analog.clean_gradient else None)
-        if self.bound is None:
-            return h
-        return torch.minimum(h, torch.as_tensor(self.bound, dtype=h.dtype, device=h.device))
+        if self.bound is not None:
+            h = torch.minimum(h, torch.as_tensor(self.bound, dtype=h.dtype, device=h.device))
+        return h if self.clip is None else self.clip(h)
 
 
 class AnalogDropout(nn.Module):
