@@ -122,7 +122,7 @@ def train_modes(
     (:data:`gradlab.conventions.NOISE_RANGES`; the same meaning in training and at test).
     ``batch`` and ``lr`` (Adam): the model's own when None (:data:`MODEL_TRAINING`).
     ``chain`` must be None (the sweep runner passes one). One row per (mode, level): activation,
-    model, depth, hidden, epochs, seed, train, qat_bits, noise_range, eval_noise, test_accuracy.
+    model, depth, hidden, epochs, seed, train, qat_bits, train_noise, noise_range, eval_noise, test_accuracy.
     """
     require("torch", "train_modes (the companion networks in PyTorch)")
     _no_chain(chain, "eval_noise and train_noise")
@@ -147,8 +147,8 @@ def train_modes(
             accs = [noisy_accuracy(net, eta, noise_range=noise_range, seed=(kw["seed"], 1, k))
                     for k, eta in enumerate(levels)]
         for eta, acc in zip(levels, accs):
-            rows.append({**_identity(act, kw), "train": mode, "qat_bits": bits, "noise_range": noise_range,
-                         "eval_noise": eta, "test_accuracy": acc})
+            rows.append({**_identity(act, kw), "train": mode, "qat_bits": bits, "train_noise": eta_train,
+                         "noise_range": noise_range, "eval_noise": eta, "test_accuracy": acc})
     return pd.DataFrame(rows)
 
 
@@ -165,6 +165,7 @@ def bitflip_faults(
     form: str = "smooth",
     fault_thresholds: bool = True,
     proact_epochs: int = 2,
+    proact_images: int = 1000,
     depth: int = 2,
     hidden: int = 64,
     epochs: int = 10,
@@ -177,7 +178,8 @@ def bitflip_faults(
 
     Clipping (:mod:`gradlab.nn.proact`): none, relu6, layer, neuron, hybrid (thresholds from the
     activations on the training data), proact (the hybrid's, then trained progressively:
-    ``proact_epochs`` epochs per weight decay). ``form``: 'smooth', ProAct's bound to zero,
+    ``proact_epochs`` epochs per weight decay, on the first ``proact_images`` training images).
+    ``form``: 'smooth', ProAct's bound to zero,
     max(0, h sigmoid(20 (lambda - h))), or 'saturating', min(h, lambda). Faults: every bit of the
     stored ``word`` (``fixed32``: Q15.16, ProAct's model; ``float32``; ``fixed16``) flips at
     rate ``ber``, the pattern drawn count first; in ``weights`` the memory is every weight and
@@ -200,7 +202,8 @@ def bitflip_faults(
     n_patterns = check_int("patterns", patterns, minimum=1)
     if not isinstance(fault_thresholds, bool):
         raise TypeError(f"fault_thresholds must be True or False, got {fault_thresholds!r}")
-    proact = {"epochs": check_int("proact_epochs", proact_epochs, minimum=1), "seed": 0}
+    proact = {"epochs": check_int("proact_epochs", proact_epochs, minimum=1),
+              "images": check_int("proact_images", proact_images, minimum=1)}
     kw = _training(model, depth, hidden, epochs, batch, lr, seed)
     arguments_checked()
     from gradlab.nn import fault_accuracies, torch_threads, train_mode
@@ -278,6 +281,8 @@ def bitflip_resilience(
     where: Sequence[str] = ("weights",),
     word: str | Sequence[str] = "fixed32",
     form: str | Sequence[str] = "smooth",
+    proact_epochs: int = 2,
+    proact_images: int = 1000,
     depth: int | Sequence[int] = 2,
     seeds: int = 5,
     epochs: int = 10,
@@ -296,5 +301,7 @@ def bitflip_resilience(
              "clipping": _choices("clipping", clipping, CLIPPING), "ber": _levels("ber", ber, 0.0, 1.0),
              "patterns": check_int("patterns", patterns, minimum=1), "where": _choices("where", where, WHERE),
              "epochs": epochs, "word": _one_or_axis(_choices("word", word, WORDS)),
-             "form": _one_or_axis(_choices("form", form, CLIP_FORMS))}
+             "form": _one_or_axis(_choices("form", form, CLIP_FORMS)),
+             "proact_epochs": check_int("proact_epochs", proact_epochs, minimum=1),
+             "proact_images": check_int("proact_images", proact_images, minimum=1)}
     return _grid_run("bitflip_faults", activations, depth, seeds, fixed, client, cache, progress)

@@ -182,7 +182,7 @@ def train_mode(activation, mode: str, *, model: str = "mlp", depth: int = 2, hid
 
     Networks of one seed start from the same weights and see the same batches, dropout masks and
     noise draws, whatever their mode or activation. QAT's ranges are calibrated after
-    ``min(warmup, epochs - 1)`` clean epochs (at least one), then fixed (module docstring).
+    ``min(warmup, epochs - 1)`` clean epochs, then fixed (module docstring).
     """
     if mode not in TRAIN_MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, TRAIN_MODES))}, got {mode!r}")
@@ -191,7 +191,7 @@ def train_mode(activation, mode: str, *, model: str = "mlp", depth: int = 2, hid
     data = load_dataset(MODEL_DATA[model])
     net = build_model(model, activation, depth=depth, hidden=hidden, seed=seed)
     found: dict = {}
-    calibrate_at = max(1, min(warmup, epochs - 1))
+    calibrate_at = min(warmup, epochs - 1)  # 0: on the initial network (a one-epoch run)
 
     def before_epoch(net: AnalogNet, epoch: int) -> None:
         if mode == "qat" and epoch == calibrate_at:
@@ -207,13 +207,13 @@ def train_mode(activation, mode: str, *, model: str = "mlp", depth: int = 2, hid
     return TrainedNet(net, activation, mode, model, depth, hidden, seed, qat_bits, found.get("ranges"))
 
 
-def _rebuilt(trained: TrainedNet) -> AnalogNet:
-    """The trained weights in a network without chains, computing in float64 (scoring: a flipped float32
-    exponent overflows float64 less often)."""
+def _rebuilt(trained: TrainedNet, dtype: torch.dtype = torch.float64) -> AnalogNet:
+    """The trained weights in a network without chains, computing in ``dtype`` (float64 where a flipped float32
+    exponent must not overflow; float32 elsewhere: CPU convolutions in float64 are many times slower)."""
     net = build_model(trained.model, trained.activation, depth=trained.depth, hidden=trained.hidden,
                       seed=trained.seed)
     net.load_state_dict(trained.net.state_dict())
-    return net.double()
+    return net.to(dtype)
 
 
 def _draws_seed(seed) -> int:
@@ -221,18 +221,18 @@ def _draws_seed(seed) -> int:
 
 
 def noisy_accuracy(trained: TrainedNet, eta: float = 0.0, *, noise_range: str = "sample", seed=(0,)) -> float:
-    """Test accuracy of ``trained`` (its QAT quantizers on, if any) under layer-output noise ``eta``.
+    """Test accuracy of ``trained`` (its QAT quantizers on, if any) under layer-output noise ``eta`` (float32).
 
     ``noise_range='calibrated'`` measures each hidden layer's range on the training split of this
     network first (one constant per layer for the whole test split). ``seed`` draws the noise.
     """
-    net = _rebuilt(trained)
+    net = _rebuilt(trained, torch.float32)
     data = trained.data
-    scales = calibrate(net, data.x_train.double())["outputs"] if noise_range == "calibrated" else None
+    scales = calibrate(net, data.x_train)["outputs"] if noise_range == "calibrated" else None
     qat = (trained.qat_bits, trained.ranges) if trained.mode == "qat" else None
     set_chains(net, qat=qat, eta=eta, noise_range=noise_range, scales=scales)
     net.analog.draws = Draws(_draws_seed(seed))
-    return evaluate(net, data.x_test.double(), data.y_test, noisy=True, step=-1)
+    return evaluate(net, data.x_test, data.y_test, noisy=True, step=-1)
 
 
 def clip_thresholds(maxima: list[torch.Tensor], rule: str) -> list | None:
@@ -277,26 +277,32 @@ def fault_accuracies(
     every rule (paired), its flips in the thresholds are drawn from the rule's own threshold memory.
     ``where='activations'`` flips the bits of every hidden pre-activation instead (one pattern per
     pass over the test split). ``proact``: keyword arguments of
-    :func:`~gradlab.nn.proact.train_thresholds` for the ``proact`` rule.
+    :func:`~gradlab.nn.proact.train_thresholds` for the ``proact`` rule, and ``images``: how many
+    training images it trains on (the first; all by default). Scoring is in float64 for float32
+    words (a flipped exponent), else in float32.
     Rows: clipping, ber, patterns, test_accuracy (mean over patterns), accuracy_sd, flips (mean
     per pattern), threshold_flips (mean), fault_free (accuracy without flips), mean_threshold.
     """
     if where not in FLIP_SITES:
         raise ValueError(f"where must be one of {', '.join(map(repr, FLIP_SITES))}, got {where!r}")
     data = trained.data
-    x_test, y_test = data.x_test.double(), data.y_test
-    base = _rebuilt(trained)
-    maxima = activation_maxima(base, data.x_train.double())
+    # fixed-point words bound every value (|v| < 2^15): float32 arithmetic serves; a float32 word needs float64
+    base = _rebuilt(trained, torch.float64 if word == "float32" else torch.float32)
+    dtype = next(base.parameters()).dtype
+    x_test, y_test = data.x_test.to(dtype), data.y_test
+    maxima = activation_maxima(base, data.x_train.to(dtype))
     rows = []
     for rule in rules:
         net = copy.deepcopy(base)
         thresholds = clip_thresholds(maxima, rule)
         set_clips(net, thresholds, form)
         if rule == "proact":
+            options = dict(proact or {})
+            n = options.pop("images", len(data.y_train))
             net32 = copy.deepcopy(net).float()
-            train_thresholds(net32, data.x_train, data.y_train, **(proact or {}))
+            train_thresholds(net32, data.x_train[:n], data.y_train[:n], **options)
             for b, b32 in zip(clip_blocks(net), clip_blocks(net32)):
-                b.clip.threshold.data.copy_(b32.clip.threshold.data.double())
+                b.clip.threshold.data.copy_(b32.clip.threshold.data.to(dtype))
         weights, lams = stored_parameters(net, word, thresholds=fault_thresholds)
         clips = [b.clip.threshold.reshape(-1) for b in clip_blocks(net) if b.clip is not None]
         lam_mean = float(torch.cat(clips).mean()) if clips else float("nan")

@@ -83,8 +83,8 @@ QUERIES: dict[str, _Query] = {
     ),
     "bitflip_faults": _Query(
         {"model": "str", "clipping": "strs", "ber": "grid", "patterns": "int", "where": "strs", "word": "str",
-         "form": "str", "fault_thresholds": "bool", "proact_epochs": "int", "depth": "int", "hidden": "int",
-         "epochs": "int", "batch": "int", "lr": "float"},
+         "form": "str", "fault_thresholds": "bool", "proact_epochs": "int", "proact_images": "int", "depth": "int",
+         "hidden": "int", "epochs": "int", "batch": "int", "lr": "float"},
         int_seed=True, one_activation=True,
     ),
 }

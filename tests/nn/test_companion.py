@@ -169,7 +169,7 @@ def test_point_runs_repeat_and_check_their_input():
     pd.testing.assert_frame_equal(a, gl.train_modes("relu", eval_noise=[0, 0.1], **kw), check_exact=True)
     assert list(a["train"]) == ["clean", "clean", "qat", "qat", "noisy", "noisy"]
     assert list(a.columns) == ["activation", "model", "depth", "hidden", "epochs", "seed", "train", "qat_bits",
-                               "noise_range", "eval_noise", "test_accuracy"]
+                               "train_noise", "noise_range", "eval_noise", "test_accuracy"]
     with pytest.raises(ValueError, match=r"train must be one of 'clean', 'qat', 'noisy', got 'qta'"):
         gl.train_modes("relu", train=["qta"], **kw)
     with pytest.raises(ValueError, match="noise_range must be one of 'sample', 'calibrated', 'batch', got 'max'"):
