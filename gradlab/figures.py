@@ -254,7 +254,7 @@ BITFLIP_SPECS = {
     "default": {
         "mlp": {"seeds": 3, "epochs": 10, "patterns": 30},
         "fcn": {"seeds": 3, "epochs": 5, "patterns": 30},
-        "convnet": {"seeds": 2, "epochs": 3, "patterns": 8, "clipping": _CONV_RULES[:4]},
+        "convnet": {"seeds": 2, "epochs": 3, "patterns": 5, "clipping": ["none", "layer", "hybrid"]},
     },
     "fast": {
         "mlp": {"seeds": 2, "epochs": 3, "patterns": 5},

@@ -665,8 +665,19 @@ def _accuracy_grid(summary: pd.DataFrame, *, panel: str, line: str, level: str, 
                     ax.set_xlabel("")
         _accuracy_limits(axes, summary)
         first = next(ax for ax in axes.flat if ax.get_visible())
-        first.legend(frameon=False, title=legend, fontsize="small")
-        fig.suptitle(f"{title}\n({_interval_note(summary)})")
+        seen: dict = {}
+        for ax in axes.flat:  # every line of every panel (a model may have a mode the first panel lacks)
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                seen.setdefault(label, handle)
+        first.legend(list(seen.values()), list(seen), frameon=False, title=legend, fontsize="small")
+        low, high = int(summary["seeds"].min()), int(summary["seeds"].max())
+        note = _interval_note(summary) if low == high else (
+            f"mean over {low}-{high} seeds per point; bars: 95% interval, Student's t with seeds - 1 degrees of "
+            "freedom on the logit of the accuracy, so within [0, 1]")
+        import textwrap
+
+        width = max(58, 36 * len(panels))  # the suptitle must fit above the panels
+        fig.suptitle("\n".join(textwrap.fill(part, width) for part in f"{title}\n({note})".split("\n")))
         return fig
 
 

@@ -36,12 +36,14 @@ def test_the_companion_full_tiers_hold_every_model_seed_and_level():
     from gradlab.figures import BITFLIP_SPECS, NOISE_SPECS, companion_full_path
 
     noise = pd.read_csv(companion_full_path("noise"))
-    for model, kw in NOISE_SPECS["full"].items():
-        part = noise[noise["model"] == model]
-        bits = kw.get("qat_bits", [4])
-        modes = 3 + len(bits) - 1  # clean, noisy and one qat per width
-        assert len(part) == len(kw["activations"]) * kw["seeds"] * modes * 7, model  # 7 noise levels
-        assert part.groupby(["activation", "train", "qat_bits", "eval_noise"]).size().eq(kw["seeds"]).all()
+    expected = 0
+    for key, kw in NOISE_SPECS["full"].items():
+        modes = len(kw.get("train", ["clean", "qat", "noisy"])) + len(kw.get("qat_bits", [4])) - 1  # a qat per width
+        expected += len(kw["activations"]) * kw["seeds"] * modes * 7  # 7 noise levels
+        part = noise[(noise["model"] == key.split("/")[0]) & (noise["train_noise"] == kw.get("train_noise", 0.1))]
+        cells = part.groupby(["activation", "train", "qat_bits", "eval_noise"]).size()
+        assert cells.eq(kw["seeds"]).all(), key
+    assert len(noise) == expected
     flips = pd.read_csv(companion_full_path("bitflip"))
     for model, kw in BITFLIP_SPECS["full"].items():
         part = flips[flips["model"] == model]
