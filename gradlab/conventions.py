@@ -5,8 +5,8 @@ rules and quantizer arithmetic in :class:`gradlab.perturbations.Quantize`.
 """
 from __future__ import annotations
 
-__all__ = ["CLIPPING", "DTYPES", "FLIP_SITES", "FLIP_WORDS", "KINK_CHOICES", "KINK_CONVENTIONS", "METHODS", "NOISES",
-           "QUANTIZE_COMPAT", "ROUNDING", "TRAIN_MODES"]
+__all__ = ["CLIPPING", "CLIP_FORMS", "COMPANION_MODELS", "DTYPES", "FLIP_SITES", "FLIP_WORDS", "KINK_CHOICES",
+           "KINK_CONVENTIONS", "METHODS", "NOISES", "NOISE_RANGES", "QUANTIZE_COMPAT", "ROUNDING", "TRAIN_MODES"]
 
 #: How f' is valued exactly at a kink of f'.
 KINK_CONVENTIONS = {
@@ -38,16 +38,31 @@ METHODS = ("auto", "exact", "mc")
 #: Float types a derivative audit judges a claimed derivative in (:func:`gradlab.audit`).
 DTYPES = ("float64", "float32", "float16")
 
-#: How the companion experiments' digits network is trained (:func:`gradlab.train_modes`).
+#: How the companion experiments' networks are trained (:func:`gradlab.train_modes`).
 TRAIN_MODES = ("clean", "qat", "noisy")
+#: The companion experiments' networks: the digits MLP, the paper's FCN and ConvNet on MNIST-5k.
+COMPANION_MODELS = ("mlp", "fcn", "convnet")
+#: What "the layer's output range" R of the companion noise model (eta * R * N(0, 1)) is.
+NOISE_RANGES = {
+    "sample": "max|z| over each sample's own units (the default: the same in any batch, training and test)",
+    "calibrated": "max|z| over the training split, measured once per network and then fixed",
+    "batch": "max|z| over the batch at hand (gradlab's earlier model: its scale grows with the batch)",
+}
 #: Activation restrictions of the bit-flip experiment (:func:`gradlab.bitflip_faults`): none, ReLU6's
-#: fixed 6, thresholds per layer, per neuron, and ProAct's hybrid (per layer, except per neuron in
-#: the last hidden layer).
-CLIPPING = ("none", "relu6", "layer", "neuron", "hybrid")
-#: Where its bit flips land: the stored weights and biases, or the hidden layers' outputs.
+#: fixed 6, thresholds per layer, per neuron, ProAct's hybrid (per layer, except per neuron in the
+#: last hidden layer), all from activation statistics, and 'proact': the hybrid's thresholds then
+#: trained progressively (gradlab.nn.proact.train_thresholds).
+CLIPPING = ("none", "relu6", "layer", "neuron", "hybrid", "proact")
+#: How a clipped activation bounds (gradlab.nn.proact.Clip).
+CLIP_FORMS = {
+    "smooth": "max(0, h sigmoid(k (lambda - h))), k = 20: ProAct's bound, to zero above lambda",
+    "saturating": "min(h, lambda): held at lambda above it (ReLU6-like)",
+}
+#: Where its bit flips land: the stored weights, biases and thresholds, or the hidden layers' outputs.
 FLIP_SITES = ("weights", "activations")
 #: The stored word its bit flips hit.
 FLIP_WORDS = {
-    "float32": "the IEEE single-precision word (ProAct's fault model)",
+    "fixed32": "Q15.16: 32-bit two's complement with 16 fractional bits (ProAct's fault model)",
+    "float32": "the IEEE single-precision word",
     "fixed16": "16-bit two's complement with 10 fractional bits (range +-32, step 2^-10)",
 }

@@ -226,26 +226,137 @@ def training_figure(fast: bool = False):
     return fig, runs
 
 
-def noise_tolerance_figure(fast: bool = False):
-    """Digits accuracy against inference noise per training mode: clean, QAT, noisy (arXiv 2501.14531)."""
-    from gradlab.experiments.runs import noise_tolerance
+#: The companion experiments per model: the keyword arguments of gl.noise_tolerance / gl.bitflip_resilience
+#: for the default run (under 5 minutes each on 2 quiet cores), the fast one (the MLP and the FCN only: a
+#: ConvNet point takes minutes of CPU) and the full tier (committed rows, redrawn without training).
+NOISE_SPECS = {
+    "default": {
+        "mlp": {"activations": ["relu", "gelu"], "seeds": 3, "epochs": 10},
+        "fcn": {"activations": ["relu", "gelu"], "seeds": 3, "epochs": 5},
+        "convnet": {"activations": ["relu"], "seeds": 2, "epochs": 3, "train_noise": 0.03},
+    },
+    "fast": {
+        "mlp": {"activations": ["relu"], "seeds": 2, "epochs": 3},
+        "fcn": {"activations": ["relu"], "seeds": 2, "epochs": 1},
+    },
+    "full": {
+        "mlp": {"activations": ["relu", "gelu", "relu_gelu(i=0.5)"], "seeds": 5, "epochs": 10, "qat_bits": [4, 8]},
+        "fcn": {"activations": ["relu", "gelu"], "seeds": 5, "epochs": 10, "qat_bits": [4, 8]},
+        "convnet": {"activations": ["relu"], "seeds": 3, "epochs": 5},
+        # Noisy training at eta = 0.1 diverges on the ConvNet (its loss climbs to 8 in the second epoch): the same
+        # at eta = 0.03, beside it. A key "model/label" is a second run of one model.
+        "convnet/eta=0.03": {"activations": ["relu"], "seeds": 3, "epochs": 5, "train": ["noisy"],
+                             "train_noise": 0.03},
+    },
+}
+_CONV_RULES = ["none", "layer", "neuron", "hybrid", "proact"]
+BITFLIP_SPECS = {
+    "default": {
+        "mlp": {"seeds": 3, "epochs": 10, "patterns": 30},
+        "fcn": {"seeds": 3, "epochs": 5, "patterns": 30},
+        "convnet": {"seeds": 2, "epochs": 3, "patterns": 5, "clipping": ["none", "layer", "hybrid"]},
+    },
+    "fast": {
+        "mlp": {"seeds": 2, "epochs": 3, "patterns": 5},
+        "fcn": {"seeds": 2, "epochs": 1, "patterns": 3, "clipping": ["none", "layer", "neuron", "hybrid"]},
+    },
+    "full": {
+        "mlp": {"seeds": 5, "epochs": 10, "patterns": 100},
+        "fcn": {"seeds": 5, "epochs": 10, "patterns": 100},
+        "convnet": {"seeds": 3, "epochs": 5, "patterns": 12, "clipping": _CONV_RULES, "proact_epochs": 1,
+                    "proact_images": 500},
+    },
+}
 
-    runs = noise_tolerance(["relu", "gelu", "relu_gelu(i=0.5)"], depth=[2] if fast else [2, 4],
-                           seeds=2 if fast else 5, epochs=3 if fast else 10, progress=True)
-    summary = gl.t_summary(runs, ["activation", "train", "depth", "eval_noise"], bounds=(0, 1))
-    title = "Digits MLP: accuracy under layer-output noise (eta x the layer's range), by training mode"
-    return plots.plot_noise_tolerance(summary, title), runs
+
+def _tier(fast: bool) -> str:
+    return "fast" if fast else "default"
+
+
+def _companion_runs(kind: str, tier: str, client=None, cache=True) -> pd.DataFrame:
+    """Every model's rows of one companion experiment at ``tier`` (``NOISE_SPECS`` / ``BITFLIP_SPECS``), one sweep
+    per model and QAT bit width (so that the clean and noisy networks are not trained again for each width)."""
+    from gradlab.conventions import TRAIN_MODES
+    from gradlab.experiments.runs import bitflip_resilience, noise_tolerance
+
+    parts = []
+    for key, kw in (NOISE_SPECS if kind == "noise" else BITFLIP_SPECS)[tier].items():
+        model, kw = key.split("/")[0], dict(kw)
+        if kind == "bitflip":
+            parts.append(bitflip_resilience(kw.pop("activations", "relu"), model=model, client=client, cache=cache,
+                                            progress=True, **kw))
+            continue
+        bits, train = kw.pop("qat_bits", [4]), kw.pop("train", list(TRAIN_MODES))
+        for k, b in enumerate(bits):
+            part = noise_tolerance(model=model, qat_bits=b, train=train if k == 0 else ["qat"],
+                                   client=client, cache=cache, progress=True, **kw)
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _noise_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    runs = runs.copy()
+    several = runs.loc[runs["train"] == "qat", "qat_bits"].nunique() > 1
+    etas = runs.loc[runs["train"] == "noisy", "train_noise"] if "train_noise" in runs else pd.Series([0.1])
+    runs["train"] = [f"qat, {b} bits" if t == "qat" and several else
+                     (f"noisy, eta {e:g}" if t == "noisy" and etas.nunique() > 1 else t)
+                     for t, b, e in zip(runs["train"], runs["qat_bits"], runs.get("train_noise", 0.1))]
+    return gl.t_summary(runs, ["model", "activation", "train", "eval_noise"], bounds=(0, 1))
+
+
+def _noise_figure(runs: pd.DataFrame, tier: str):
+    bits = sorted(runs.loc[runs["train"] == "qat", "qat_bits"].unique())
+    title = (f"Accuracy under layer-output noise eta x R by training mode ({tier})\nR: each sample's max|z| in the "
+             f"layer; QAT: {'/'.join(map(str, bits))} bits on calibrated ranges; noisy training at eta = 0.1 "
+             "(the ConvNet's also at 0.03)")
+    return plots.plot_noise_tolerance(_noise_summary(runs), title), runs
+
+
+def noise_tolerance_figure(fast: bool = False):
+    """Accuracy under inference noise per training mode: clean, bounded QAT, noisy (arXiv 2501.14531), on the
+    digits MLP, the MNIST-5k FCN and ConvNet (:data:`NOISE_SPECS`)."""
+    return _noise_figure(_companion_runs("noise", _tier(fast), client=_workers()), _tier(fast))
+
+
+def _bitflip_figure(runs: pd.DataFrame, tier: str):
+    summary = gl.t_summary(runs, ["model", "clipping", "where", "word", "ber"], bounds=(0, 1))
+    patterns = "/".join(str(p) for p in dict.fromkeys(runs["patterns"]))
+    title = (f"ReLU networks under bit flips in stored weights, biases and thresholds ({tier})\n{patterns} fault "
+             "patterns per rate and seed; clipping: ProAct's smooth bound to zero")
+    return plots.plot_bitflip(summary, title), runs
 
 
 def bitflip_figure(fast: bool = False):
-    """Digits accuracy against float32 bit error rate per activation restriction (ProAct, arXiv 2406.06313)."""
-    from gradlab.experiments.runs import bitflip_resilience
+    """Accuracy against the bit error rate of Q15.16 words per activation restriction (ProAct, arXiv 2406.06313),
+    on the digits MLP, the MNIST-5k FCN and ConvNet (:data:`BITFLIP_SPECS`)."""
+    return _bitflip_figure(_companion_runs("bitflip", _tier(fast), client=_workers()), _tier(fast))
 
-    runs = bitflip_resilience("relu", depth=[2] if fast else [2, 4], seeds=2 if fast else 5,
-                              epochs=3 if fast else 10, progress=True)
-    summary = gl.t_summary(runs, ["clipping", "where", "ber", "depth"], bounds=(0, 1))
-    title = "Digits ReLU MLP under bit flips: unbounded, ReLU6 and ProAct's clipping thresholds"
-    return plots.plot_bitflip(summary, title), runs
+
+def companion_full_path(kind: str):
+    """Where a companion experiment's full tier's rows live: 'noise' or 'bitflip'."""
+    from pathlib import Path
+
+    name = {"noise": "noise_tolerance_full.csv", "bitflip": "bitflip_full.csv"}[kind]
+    return Path(__file__).resolve().parent / "data" / name
+
+
+def noise_tolerance_full_figure(fast: bool = False):
+    """The noise-tolerance full tier, drawn from its committed rows (gradlab/data/noise_tolerance_full.csv)."""
+    return _noise_figure(pd.read_csv(companion_full_path("noise")), "full tier")
+
+
+def bitflip_full_figure(fast: bool = False):
+    """The bit-flip full tier, drawn from its committed rows (gradlab/data/bitflip_full.csv)."""
+    return _bitflip_figure(pd.read_csv(companion_full_path("bitflip")), "full tier")
+
+
+def rerun_companion_full(kind: str, client=2):
+    """Run a companion experiment's full tier again ('noise' or 'bitflip') and write its rows atomically."""
+    from gradlab._io import save_table
+
+    runs = _companion_runs(kind, "full", client=client)
+    save_table(runs, companion_full_path(kind))
+    return runs
 
 
 #: The paper's training experiment (gradlab.nn, the torch extra): its FCN at P = 8, leakage 0.5 (the setting where
@@ -414,6 +525,8 @@ FIGURES: dict[str, Callable] = {
     "training": training_figure,
     "noise_tolerance": noise_tolerance_figure,
     "bitflip": bitflip_figure,
+    "noise_tolerance_full": noise_tolerance_full_figure,
+    "bitflip_full": bitflip_full_figure,
     "analog_training": analog_training_figure,
     "analog_training_full": analog_training_full_figure,
     "layer_diagnostics": layer_diagnostics_figure,

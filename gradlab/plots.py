@@ -104,6 +104,7 @@ SERIES_STYLES: dict[str, dict] = {
     "layer": {"color": "#44AA99", "ls": "--", "marker": "s"},
     "neuron": {"color": "#AA4499", "ls": "-.", "marker": "^"},
     "hybrid": {"color": "#E69F00", "ls": ":", "marker": "D"},
+    "proact": {"color": "#117733", "ls": "-", "marker": "v"},
 }
 
 
@@ -620,30 +621,34 @@ def _level_axis(ax, levels: Sequence[float], name: str) -> None:
 
 
 def _accuracy_grid(summary: pd.DataFrame, *, panel: str, line: str, level: str, level_name: str,
-                   panel_title, legend: str, title: str, size: tuple[float, float]) -> Figure:
-    """Test accuracy (mean and interval) against ``level``, a line per ``line``, a panel per (depth, ``panel``).
+                   panel_title, legend: str, title: str, size: tuple[float, float], row: str = "depth") -> Figure:
+    """Test accuracy (mean and interval) against ``level``, a line per ``line``, a panel per (``row``, ``panel``).
 
     ``level`` is drawn on a log axis with its 0 set apart on the left (:func:`_level_axis`); the
-    lines join the positive levels only, the point at 0 stands alone.
+    lines join the positive levels only, the point at 0 stands alone. A (row, panel) pair without
+    data is left out (its axes hidden).
     """
     panels = list(dict.fromkeys(summary[panel]))
-    depths = sorted(summary["depth"].unique())
+    rows = list(dict.fromkeys(summary[row]))
     levels = sorted(summary[level].unique())
     lines = list(dict.fromkeys(summary[line]))
     zero = _zero_position(levels) if 0 in levels and len(levels) > 1 else None
     with style():
-        fig, axes = plt.subplots(len(depths), len(panels),
-                                 figsize=(size[0] * len(panels) + 0.5, size[1] * len(depths) + 0.7),
+        fig, axes = plt.subplots(len(rows), len(panels),
+                                 figsize=(size[0] * len(panels) + 0.5, size[1] * len(rows) + 0.7),
                                  constrained_layout=True, sharex=True, sharey=True, squeeze=False)
         styles = _series_styles(lines)
-        for r, d in enumerate(depths):
+        for r, d in enumerate(rows):
             for c, key in enumerate(panels):
                 ax = axes[r, c]
-                sub = summary[(summary["depth"] == d) & (summary[panel] == key)]
+                sub = summary[(summary[row] == d) & (summary[panel] == key)]
+                if sub.empty:
+                    ax.set_visible(False)
+                    continue
                 for k, (name, part) in enumerate(sub.groupby(line, sort=False)):
                     st = styles[name]
                     # Side by side (a factor on the log axis), so that the bars do not hide each other.
-                    nudge = 10 ** ((k - (len(lines) - 1) / 2) * 0.035)
+                    nudge = 10 ** ((k - (len(lines) - 1) / 2) * min(0.035, 0.06 / max(len(lines) - 1, 1)))
                     part = part.sort_values(level)
                     x = np.where(part[level] > 0, part[level], zero if zero is not None else 1.0) * nudge
                     kw = dict(color=st["color"], marker=st["marker"], ms=3, mfc="white", mew=0.8, capsize=1.5)
@@ -654,37 +659,57 @@ def _accuracy_grid(summary: pd.DataFrame, *, panel: str, line: str, level: str, 
                         ax.errorbar(x[~pos], part["mean"][~pos], yerr=[b[~pos] for b in _bars(part)], ls="none",
                                     label=f"_{name} at 0", **kw)
                 ax.set_title(panel_title(key, d))
-                if c == 0:
-                    ax.set_ylabel("test accuracy")
-                if r == len(depths) - 1:
-                    _level_axis(ax, levels, level_name)
+                ax.set_ylabel("test accuracy" if c == 0 or not axes[r, c - 1].get_visible() else "")
+                _level_axis(ax, levels, level_name)
+                ax.tick_params(labelbottom=True)
+                if r < len(rows) - 1:
+                    ax.set_xlabel("")
         _accuracy_limits(axes, summary)
-        axes[0, 0].legend(frameon=False, title=legend)
-        fig.suptitle(f"{title}\n({_interval_note(summary)})")
+        first = next(ax for ax in axes.flat if ax.get_visible())
+        seen: dict = {}
+        for ax in axes.flat:  # every line of every panel (a model may have a mode the first panel lacks)
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                seen.setdefault(label, handle)
+        first.legend(list(seen.values()), list(seen), frameon=False, title=legend, fontsize="small")
+        low, high = int(summary["seeds"].min()), int(summary["seeds"].max())
+        note = _interval_note(summary) if low == high else (
+            f"mean over {low}-{high} seeds per point; bars: 95% interval, Student's t with seeds - 1 degrees of "
+            "freedom on the logit of the accuracy, so within [0, 1]")
+        import textwrap
+
+        width = max(58, 36 * len(panels))  # the suptitle must fit above the panels
+        fig.suptitle("\n".join(textwrap.fill(part, width) for part in f"{title}\n({note})".split("\n")))
         return fig
 
 
-def plot_noise_tolerance(summary: pd.DataFrame, title: str) -> Figure:
-    """Test accuracy against inference noise, one line per training mode; a panel per (depth, activation).
+#: How the companion figures name their networks.
+COMPANION_MODEL_NAMES = {"mlp": "digits MLP", "fcn": "MNIST-5k FCN", "convnet": "MNIST-5k ConvNet"}
 
-    ``summary`` is :func:`gradlab.t_summary` of :func:`gradlab.noise_tolerance` by activation,
-    train, depth and eval_noise (columns mean, ci_low, ci_high, seeds).
+
+def plot_noise_tolerance(summary: pd.DataFrame, title: str) -> Figure:
+    """Test accuracy against inference noise, one line per training mode; a panel per (model, activation).
+
+    ``summary`` is :func:`gradlab.t_summary` of :func:`gradlab.noise_tolerance` by model, activation,
+    train and eval_noise (columns mean, ci_low, ci_high, seeds).
     """
-    return _accuracy_grid(summary, panel="activation", line="train", level="eval_noise",
-                          level_name="inference noise eta (x layer range)", panel_title=lambda a, d: f"{a}, depth {d}",
+    return _accuracy_grid(summary, panel="activation", line="train", level="eval_noise", row="model",
+                          level_name="inference noise eta (x the layer's range)",
+                          panel_title=lambda a, m: f"{COMPANION_MODEL_NAMES.get(m, m)}, {a}",
                           legend="training", title=title, size=(3.0, 2.5))
 
 
 def plot_bitflip(summary: pd.DataFrame, title: str) -> Figure:
-    """Test accuracy against bit error rate, one line per activation restriction; a panel per (depth, where).
+    """Test accuracy against bit error rate, one line per activation restriction; a panel per (model, where).
 
-    ``summary`` is :func:`gradlab.t_summary` of :func:`gradlab.bitflip_resilience` by clipping,
-    where, ber and depth (columns mean, ci_low, ci_high, seeds).
+    ``summary`` is :func:`gradlab.t_summary` of :func:`gradlab.bitflip_resilience` by model,
+    clipping, where and ber (columns mean, ci_low, ci_high, seeds).
     """
-    return _accuracy_grid(summary, panel="where", line="clipping", level="ber",
-                          level_name="bit error rate (float32 words)",
-                          panel_title=lambda w, d: f"bit flips in the {w}, depth {d}",
-                          legend="clipping", title=title, size=(3.6, 2.6))
+    names = {"fixed32": "Q15.16", "fixed16": "Q5.10", "float32": "float32"}
+    words = ", ".join(names.get(w, w) for w in dict.fromkeys(summary["word"])) if "word" in summary else "stored"
+    return _accuracy_grid(summary, panel="where", line="clipping", level="ber", row="model",
+                          level_name=f"bit error rate ({words} words)",
+                          panel_title=lambda w, m: f"{COMPANION_MODEL_NAMES.get(m, m)}: flips in the {w}",
+                          legend="clipping", title=title, size=(3.8, 2.6))
 
 
 def plot_analog_training(summary: pd.DataFrame, title: str, reference: str = "relu") -> Figure:

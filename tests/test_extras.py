@@ -76,7 +76,7 @@ def test_missing_extras_are_named_with_the_command(installed, monkeypatch, tmp_p
                        (lambda: gl.train_modes("relu", epochs=1), "train_modes")):
         with pytest.raises(ImportError) as err:
             call()
-        assert str(err.value) == (f"{name} (networks on scikit-learn's bundled digits) needs torch (gradlab's torch "
+        assert str(err.value) == (f"{name} (the companion networks in PyTorch) needs torch (gradlab's torch "
                                   "extra), which is not installed: pip install 'gradlab[torch]' (from a source "
                                   "checkout: pip install -e '.[torch]')")
     monkeypatch.setitem(sys.modules, "pyarrow", None)

@@ -14,14 +14,34 @@ require("torch", "gradlab.nn (analog networks in PyTorch)")
 
 from gradlab.nn.activations import AnalogActivation, activation_function
 from gradlab.nn.analogize import PLACEMENTS, AnalogModel, Conversion, analogize
-from gradlab.nn.chains import AnalogChain, Draws, RangeGaussian, ReplayDraws, quantize, straight_through
+from gradlab.nn.chains import (
+    WORD_FORMATS,
+    AnalogChain,
+    BoundedQuantize,
+    Draws,
+    RangeGaussian,
+    ReplayDraws,
+    WordFlip,
+    bounded_quantize,
+    flip_positions,
+    flip_words,
+    noise_scale,
+    quantize,
+    stored,
+    straight_through,
+    word_bits,
+)
 from gradlab.nn.companion import (
-    BIT_WORDS,
+    MODEL_DATA,
     TrainedMLP,
+    TrainedNet,
+    build_model,
+    calibrate,
     clip_thresholds,
+    fault_accuracies,
     hidden_blocks,
-    mlp_accuracy,
-    mode_placement,
+    noisy_accuracy,
+    set_chains,
     train_mode,
 )
 from gradlab.nn.data import DATASETS, Dataset, load_dataset
@@ -40,15 +60,29 @@ from gradlab.nn.layers import (
 )
 from gradlab.nn.models import AnalogNet, paper_convnet, paper_fcn
 from gradlab.nn.noisy import digits_mlp, train_noisy
+from gradlab.nn.proact import (
+    PROACT_K,
+    Clip,
+    activation_maxima,
+    fault_pattern,
+    memory_bits,
+    parameter_faults,
+    set_clips,
+    stored_parameters,
+    train_thresholds,
+)
 from gradlab.nn.probes import SiteProbe
 from gradlab.nn.training import CONTROLS, evaluate, torch_threads, train_network
 
 __all__ = [
-    "BIT_WORDS", "CONTROLS", "DATASETS", "MODELS", "PLACEMENTS", "SITES", "Analog", "AnalogActivation",
-    "AnalogChain", "AnalogConv1d", "AnalogConv2d", "AnalogConv3d", "AnalogDropout", "AnalogLinear", "AnalogModel",
-    "AnalogNet", "Block", "ChainedActivation", "Conversion", "Dataset", "Draws", "Placement", "RangeGaussian",
-    "ReplayDraws", "SiteProbe", "TrainedMLP", "activation_function", "analog_summary", "analogize", "build_network",
-    "clip_thresholds", "digits_mlp", "evaluate", "hidden_blocks", "hidden_widths", "load_dataset", "mlp_accuracy",
-    "mode_placement", "paper_convnet", "paper_fcn", "quantize", "straight_through", "torch_threads", "train_analog",
-    "train_mode", "train_network", "train_noisy",
+    "CONTROLS", "DATASETS", "MODELS", "MODEL_DATA", "PLACEMENTS", "PROACT_K", "SITES", "WORD_FORMATS", "Analog",
+    "AnalogActivation", "AnalogChain", "AnalogConv1d", "AnalogConv2d", "AnalogConv3d", "AnalogDropout",
+    "AnalogLinear", "AnalogModel", "AnalogNet", "Block", "BoundedQuantize", "ChainedActivation", "Clip",
+    "Conversion", "Dataset", "Draws", "Placement", "RangeGaussian", "ReplayDraws", "SiteProbe", "TrainedMLP",
+    "TrainedNet", "WordFlip", "activation_function", "activation_maxima", "analog_summary", "analogize",
+    "bounded_quantize", "build_model", "build_network", "calibrate", "clip_thresholds", "digits_mlp", "evaluate",
+    "fault_accuracies", "fault_pattern", "flip_positions", "flip_words", "hidden_blocks", "hidden_widths",
+    "load_dataset", "memory_bits", "noise_scale", "noisy_accuracy", "paper_convnet", "paper_fcn", "parameter_faults",
+    "quantize", "set_chains", "set_clips", "stored", "stored_parameters", "straight_through", "torch_threads",
+    "train_analog", "train_mode", "train_network", "train_noisy", "train_thresholds", "word_bits",
 ]

@@ -7,9 +7,10 @@ input lies in [lo, hi] (torch.clamp's own gradient, AnalogVNN's mask). On a para
 (``straight_through=True``) the whole chain is straight-through, clamp included: AnalogVNN's
 PseudoParameter assigns the transformed data and hands the gradient to the float parameter.
 
-Besides gradlab's stages, a chain here may hold a :class:`RangeGaussian`: Gaussian noise whose
-scale follows the tensor's own range, which only a network can apply (the engines' stages have a
-fixed scale).
+Besides gradlab's stages, a chain here may hold stages only a network applies: a
+:class:`RangeGaussian` (Gaussian noise whose scale follows a layer's output range), a
+:class:`BoundedQuantize` (a bit width on a calibrated, constant range: bounded QAT) and a
+:class:`WordFlip` (bit flips in stored words, the pattern drawn count first).
 
 Random numbers come from a :class:`Draws` object: one ``torch.Generator`` per (seed, step, site),
 so noise is fresh at every training step, identical for every activation and control trained at
@@ -23,10 +24,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from gradlab.conventions import NOISE_RANGES
 from gradlab.perturbations import BitFlip, Chain, Clamp, Gaussian, Laplace, Poisson, Quantize, Stage, Uniform
 from gradlab.perturbations.chain import seed_of
 
-__all__ = ["AnalogChain", "Draws", "RangeGaussian", "ReplayDraws", "quantize", "straight_through"]
+__all__ = ["NOISE_RANGES", "WORD_FORMATS", "AnalogChain", "BoundedQuantize", "Draws", "RangeGaussian", "ReplayDraws",
+           "WordFlip", "bounded_quantize", "flip_positions", "flip_words", "noise_scale", "quantize", "stored",
+           "straight_through", "word_bits"]
 
 
 class _StraightThrough(torch.autograd.Function):
@@ -92,20 +96,173 @@ class ReplayDraws(Draws):
         return self.noise[site].to(like.dtype)
 
 
+
+
 @dataclass(frozen=True)
 class RangeGaussian:
-    """Noise relative to a layer's output range: ``v + eta * max|v| * N(0, 1)``, the maximum over the whole tensor.
+    """Noise relative to a layer's output range: ``v + eta * R * N(0, 1)``, for three meanings of the range R.
 
-    On a layer's outputs that is the range over the batch at hand (the inference noise of Wang et al.,
-    arXiv 2501.14531, as gradlab's companion experiments model it). A chain stage of the networks
-    only: ``eta = 0`` (or an all-zero tensor) leaves ``v`` as it is; straight-through backward.
+    - ``range='sample'`` (the default): R = max|v| over each sample's own values (every dimension
+      but the first, the batch), so a sample's noise scale is the same in any batch, of 1 or of
+      the whole split, in training and at test;
+    - ``'calibrated'``: R = ``scale``, a constant measured once (the layer's max|z| on the training
+      data, :func:`gradlab.nn.companion.calibrate`) and then fixed: a property of the layer, as an
+      ADC's full-scale range is;
+    - ``'batch'``: R = max|v| over the whole tensor, i.e. over the batch at hand (gradlab's earlier
+      model): a legitimate variant, but the scale then depends on the batch size (64 in training,
+      the whole test split at evaluation gives a larger maximum).
+
+    A chain stage of the networks only: ``eta = 0`` (or R = 0) leaves ``v`` as it is; straight-through backward.
     """
 
     eta: float
+    range: str = "sample"
+    scale: float | None = None
 
     def __post_init__(self):
         if not (isinstance(self.eta, (int, float)) and not isinstance(self.eta, bool) and 0 <= self.eta < float("inf")):
             raise ValueError(f"RangeGaussian: eta must be a finite number >= 0, got {self.eta!r}")
+        if self.range not in NOISE_RANGES:
+            raise ValueError(f"RangeGaussian: range must be one of {', '.join(map(repr, NOISE_RANGES))}, "
+                             f"got {self.range!r}")
+        if self.range == "calibrated":
+            ok = isinstance(self.scale, (int, float)) and not isinstance(self.scale, bool)
+            if not (ok and 0 <= self.scale < float("inf")):
+                raise ValueError(f"RangeGaussian: range='calibrated' needs scale, a finite number >= 0 (the "
+                                 f"calibrated max|z|), got {self.scale!r}")
+        elif self.scale is not None:
+            raise ValueError(f"RangeGaussian: scale is the calibrated range, only for range='calibrated'; "
+                             f"got scale={self.scale!r} with range={self.range!r}")
+
+
+def noise_scale(stage: RangeGaussian, v: torch.Tensor) -> torch.Tensor:
+    """The standard deviation ``eta * R`` that ``stage`` gives each value of ``v`` (broadcasts against ``v``)."""
+    if stage.range == "calibrated":
+        r = torch.tensor(float(stage.scale), dtype=v.dtype)
+    elif stage.range == "batch" or v.ndim < 2:
+        r = v.detach().abs().amax() if v.numel() else torch.zeros((), dtype=v.dtype)
+    else:
+        r = v.detach().abs().amax(dim=tuple(range(1, v.ndim)), keepdim=True)
+    return stage.eta * r
+
+
+@dataclass(frozen=True)
+class BoundedQuantize:
+    """Quantization to ``2**bits`` levels on a constant range [lo, hi]: QAT with a constant scaling factor.
+
+    Values are clipped to [lo, hi], then rounded (half up) to the nearest of the levels
+    lo + k (hi - lo) / (2**bits - 1), k = 0 ... 2**bits - 1 (both ends are levels). The bit width
+    and the range are constants of the stage; :mod:`gradlab.nn.companion` calibrates the range on
+    training data (a layer's max|w| or max|z|, symmetric: lo = -hi) and then holds it fixed.
+    Backward, on a layer's outputs: straight-through inside [lo, hi], zero outside (the clip's
+    gradient); on parameters, straight-through everywhere (as every parameter chain, AnalogVNN's
+    PseudoParameter rule), so a float weight beyond the range can still come back.
+    """
+
+    bits: int
+    lo: float
+    hi: float
+
+    def __post_init__(self):
+        if isinstance(self.bits, bool) or not isinstance(self.bits, int) or not 1 <= self.bits <= 24:
+            raise ValueError(f"BoundedQuantize: bits must be an integer in [1, 24], got {self.bits!r}")
+        for name in ("lo", "hi"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) < float("inf"):
+                raise ValueError(f"BoundedQuantize: {name} must be a finite number, got {value!r}")
+        if not self.lo < self.hi:
+            raise ValueError(f"BoundedQuantize: lo must be < hi, got lo={self.lo!r}, hi={self.hi!r}")
+
+    @property
+    def step(self) -> float:
+        return (self.hi - self.lo) / (2**self.bits - 1)
+
+
+def bounded_quantize(v: torch.Tensor, q: BoundedQuantize) -> torch.Tensor:
+    """``q``'s levels for ``v`` (values only: the chain supplies the gradient rule)."""
+    k = torch.floor((torch.clamp(v, q.lo, q.hi) - q.lo) / q.step + 0.5).clamp(0, 2**q.bits - 1)
+    return q.lo + k * q.step
+
+
+#: The stored words of :class:`WordFlip` and the weight faults: name -> (bits, fractional bits), None for IEEE
+#: float32. 'fixed32' is ProAct's fault model: Q15.16, 32-bit two's complement with 16 fractional bits.
+WORD_FORMATS = {"float32": None, "fixed32": (32, 16), "fixed16": (16, 10)}
+
+
+def word_bits(word: str) -> int:
+    """Bits in one stored ``word`` (one of :data:`WORD_FORMATS`)."""
+    if word not in WORD_FORMATS:
+        raise ValueError(f"word must be one of {', '.join(map(repr, WORD_FORMATS))}, got {word!r}")
+    return 32 if WORD_FORMATS[word] is None else WORD_FORMATS[word][0]
+
+
+def flip_positions(n_bits: int, ber: float, generator: torch.Generator) -> torch.Tensor:
+    """A fault pattern: the positions (sorted, distinct, in [0, n_bits)) of the bits that flip at rate ``ber``.
+
+    Each of ``n_bits`` bits flips independently with probability ``ber``; drawn as the number of
+    flips, Binomial(n_bits, ber), then that many distinct positions uniformly (the same law, and at
+    low rates nearly free: most patterns flip nothing).
+    """
+    if not 0 <= ber <= 1:
+        raise ValueError(f"ber must lie in [0, 1], got {ber!r}")
+    if n_bits == 0 or ber == 0:
+        return torch.zeros(0, dtype=torch.int64)
+    count = int(torch.binomial(torch.tensor(float(n_bits), dtype=torch.float64),
+                               torch.tensor(float(ber), dtype=torch.float64), generator=generator))
+    if count > n_bits // 2:  # dense: choose by a permutation
+        return torch.sort(torch.randperm(n_bits, generator=generator)[:count]).values
+    chosen = torch.zeros(0, dtype=torch.int64)
+    while len(chosen) < count:  # sparse: draw, drop repeats, draw the rest
+        more = torch.randint(n_bits, (count - len(chosen),), generator=generator, dtype=torch.int64)
+        chosen = torch.unique(torch.cat([chosen, more]))
+    return chosen
+
+
+def stored(v: torch.Tensor, word: str) -> torch.Tensor:
+    """``v`` as ``word`` stores it (fixed point: rounded to the grid, saturated; float32: rounded), in v's dtype."""
+    word_bits(word)
+    fmt = WORD_FORMATS[word]
+    if fmt is None:
+        return v.float().to(v.dtype)
+    n, f = fmt
+    scale, top = 2.0**f, 2.0 ** (n - 1)
+    return (torch.clamp(torch.floor(v.double() * scale + 0.5), -top, top - 1) / scale).to(v.dtype)
+
+
+def flip_words(v: torch.Tensor, word: str, positions: torch.Tensor) -> torch.Tensor:
+    """``v`` stored as ``word``s (flattened, element i holding bits i * bits ... (i + 1) * bits - 1; bit 0 the
+    least significant) with the bits at ``positions`` inverted; same shape and dtype as ``v``."""
+    n = word_bits(word)
+    flat = v.reshape(-1)
+    masks = torch.zeros(flat.numel(), dtype=torch.int64)
+    if len(positions):
+        masks.index_add_(0, positions // n, torch.ones_like(positions) << (positions % n))
+    fmt = WORD_FORMATS[word]
+    if fmt is None:
+        w = flat.float().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+        w = (w ^ masks) & 0xFFFFFFFF
+        out = torch.where(w >= (1 << 31), w - (1 << 32), w).to(torch.int32).view(torch.float32).to(v.dtype)
+    else:
+        bits, f = fmt
+        top = 1 << (bits - 1)
+        code = torch.clamp(torch.floor(flat.double() * 2.0**f + 0.5), -top, top - 1).to(torch.int64)
+        w = (code & ((1 << bits) - 1)) ^ masks
+        out = (torch.where(w >= top, w - (1 << bits), w).double() / 2.0**f).to(v.dtype)
+    return out.reshape(v.shape)
+
+
+@dataclass(frozen=True)
+class WordFlip:
+    """Bit flips at rate ``ber`` in the ``word`` each value is stored in, the pattern drawn count first
+    (:func:`flip_positions`): one pattern per forward pass over the whole tensor. Straight-through backward."""
+
+    ber: float
+    word: str = "fixed32"
+
+    def __post_init__(self):
+        if isinstance(self.ber, bool) or not isinstance(self.ber, (int, float)) or not 0 <= self.ber <= 1:
+            raise ValueError(f"WordFlip: ber must be a number in [0, 1], got {self.ber!r}")
+        word_bits(self.word)
 
 
 def quantize(v: torch.Tensor, q: Quantize, u: torch.Tensor | None = None) -> torch.Tensor:
@@ -141,17 +298,22 @@ def _flip_float32(v: torch.Tensor, b: BitFlip, u: torch.Tensor) -> torch.Tensor:
     return signed.view(torch.float32).to(v.dtype)
 
 
-def _apply(stage: Stage | RangeGaussian, v: torch.Tensor, draws: Draws, site: tuple[int, ...]) -> torch.Tensor:
+def _apply(stage: Stage | RangeGaussian | BoundedQuantize | WordFlip, v: torch.Tensor, draws: Draws,
+           site: tuple[int, ...]) -> torch.Tensor:
     """One stage on detached values (Clamp excepted, which keeps its own gradient)."""
     if isinstance(stage, Clamp):
         return torch.clamp(v, stage.lo, stage.hi)
     if isinstance(stage, Gaussian):
         return v + draws.gaussian(site, v, stage.sigma)
     if isinstance(stage, RangeGaussian):
-        scale = float(v.abs().max()) if v.numel() else 0.0
-        if stage.eta == 0 or scale == 0:
+        if stage.eta == 0 or not v.numel():
             return v
-        return v + (stage.eta * scale) * draws.normal(site, v)
+        return v + noise_scale(stage, v) * draws.normal(site, v)
+    if isinstance(stage, BoundedQuantize):
+        return bounded_quantize(v, stage)
+    if isinstance(stage, WordFlip):
+        positions = flip_positions(v.numel() * word_bits(stage.word), stage.ber, draws.generator(site))
+        return flip_words(stored(v, stage.word), stage.word, positions)
     if isinstance(stage, Uniform):
         return v + stage.width * (draws.uniform(site, v) - 0.5)
     if isinstance(stage, Laplace):
@@ -197,6 +359,9 @@ class AnalogChain(nn.Module):
                 if probe is not None:
                     probe.count_clamp(v, stage.lo, stage.hi)
                 v = torch.clamp(v, stage.lo, stage.hi)  # its gradient is AnalogVNN's mask
+            elif isinstance(stage, BoundedQuantize):  # zero gradient outside the range, straight-through inside
+                v = torch.clamp(v, stage.lo, stage.hi)
+                v = straight_through(v, bounded_quantize(v.detach(), stage))
             else:
                 v = straight_through(v, _apply(stage, v.detach(), draws, (*self.site, i, *extra)))
         return v

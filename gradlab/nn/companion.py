@@ -1,165 +1,343 @@
-"""The companion experiments' digits network on the torch lab: training modes, layer-output noise, clipping, bit flips.
+"""The companion experiments' networks on the torch lab: training modes, layer-output noise, ProAct clipping, bit flips.
 
-One small network (:func:`~gradlab.nn.noisy.digits_mlp`), trained by the one training loop
-(:func:`~gradlab.nn.training.train_network`) in three modes (Wang et al., "On Hardening DNNs
-against Noisy Computations", arXiv 2501.14531):
+Three networks (``model``, :data:`gradlab.conventions.COMPANION_MODELS`): ``mlp``, the digits MLP
+(:func:`~gradlab.nn.noisy.digits_mlp`, 8x8 digits, ``depth`` hidden layers of ``hidden``);
+``fcn``, the paper's FCN on MNIST-5k (784 - ``hidden`` halving per layer - 10); ``convnet``, the
+paper's ConvNet on MNIST-5k (:func:`~gradlab.nn.models.paper_convnet`, a third of its widths: six
+3x3 convolutions 16-16-32-32-64-64, three max-pools, linear 128-64-10). Neither has dropout here
+(the MLP has none either; with the paper's dropout the ConvNet is still near chance after 4 epochs
+on 4,000 images, without it at 0.94-0.96). Each is trained by the one training loop in one of
+three modes (Wang et al., "On Hardening DNNs against Noisy Computations", arXiv 2501.14531):
 
 - ``clean``: plain training.
-- ``qat``: quantization-aware training with constant scaling factors. The forward pass uses
-  weights and biases rounded to the grid k / ``qat_precision`` and hidden pre-activations rounded
-  to the same grid (gradlab's :class:`~gradlab.Quantize`, the paper's half-toward-zero rule); the
-  step never adapts to the data. Backward is straight-through: the quantizers count as the
-  identity, the gradient with respect to the rounded weights updates the float weights they were
-  rounded from, and f' is taken at the rounded pre-activation.
-- ``noisy``: noisy training. Every hidden layer's output (its pre-activation) gets the
-  evaluation's noise model during training, fresh draws at every step from the seed;
-  backpropagation takes f' at the noisy value and the noise as a constant.
+- ``qat``: quantization-aware training with constant scaling factors (:class:`BoundedQuantize`).
+  *Constant*: the bit width ``qat_bits`` and, once calibrated, every range. *Calibrated*: after
+  ``warmup`` clean epochs, each layer's weight range (max |w|, |b| of the layer) and each hidden
+  layer's pre-activation range (max |z| over the training split), symmetric [-r, r]; from then on
+  weights, biases and hidden pre-activations are clipped to their range and rounded to its
+  2**bits levels in every forward pass, training and test. Backward: straight-through inside the
+  range, zero outside on pre-activations; straight-through on weights (the float weight keeps
+  its gradient, AnalogVNN's parameter rule).
+- ``noisy``: noisy training: the evaluation's noise model at level ``train_noise`` on every
+  hidden pre-activation in every step (fresh draws), f' at the noisy value, the noise constant.
 
-The noise model is :class:`~gradlab.nn.chains.RangeGaussian` on each hidden layer's output: z +
-eta * max|z| * N(0, 1), the scale following the layer's output range over the batch at hand (the
-paper's "noise relative to the layer's output range"). The logits get no noise.
+The noise model (:class:`~gradlab.nn.chains.RangeGaussian`): z + eta * R * N(0, 1) on each hidden
+layer's pre-activation, the logits clean, with R "the layer's output range" in one of three
+meanings (``noise_range``, :data:`gradlab.conventions.NOISE_RANGES`): ``sample`` (the default:
+max|z| over the sample's own units, the same whatever the batch), ``calibrated`` (max|z| over the
+training split, measured once per network: at evaluation on the trained network, in noisy
+training again before every epoch, so that it follows the weights), ``batch`` (max|z| over the
+batch at hand, gradlab's earlier model, whose scale grows with the batch). The paper's wording,
+noise "relative to the layer's output range", names a property of the layer, which ``calibrated``
+is closest to; ``sample`` is the default because it needs no calibration and means the same in a
+training step and at test by construction.
 
-For ProAct (Mousavi et al., arXiv 2406.06313), :func:`clip_thresholds` measures clipping
-thresholds on the training data and :func:`mlp_accuracy` caps hidden activations at them (a
-:class:`~gradlab.nn.layers.Block`'s ``bound``) and injects bit flips (gradlab's
-:class:`~gradlab.BitFlip` stage, in the words of :data:`BIT_WORDS`) into the stored weights and
-biases or into the hidden layers' outputs.
+For ProAct (Mousavi et al., arXiv 2406.06313) see :mod:`gradlab.nn.proact`: :func:`clip_thresholds`
+gives the thresholds of each clipping rule from activation statistics, and
+:func:`fault_accuracies` scores a network with them under faults in its stored words.
 """
 from __future__ import annotations
 
-import dataclasses
+import copy
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 
-from gradlab.conventions import CLIPPING, FLIP_SITES, TRAIN_MODES
-from gradlab.nn.chains import Draws, RangeGaussian
-from gradlab.nn.data import load_dataset
-from gradlab.nn.layers import Block, Placement
-from gradlab.nn.models import AnalogNet
+from gradlab.conventions import CLIPPING, COMPANION_MODELS, FLIP_SITES, NOISE_RANGES, TRAIN_MODES
+from gradlab.nn.chains import BoundedQuantize, Draws, RangeGaussian, WordFlip
+from gradlab.nn.data import Dataset, load_dataset
+from gradlab.nn.experiment import hidden_widths
+from gradlab.nn.layers import AnalogDropout, Block, Placement
+from gradlab.nn.models import AnalogNet, paper_convnet, paper_fcn
 from gradlab.nn.noisy import digits_mlp
+from gradlab.nn.proact import (
+    activation_maxima,
+    clip_blocks,
+    fault_pattern,
+    parameter_faults,
+    set_clips,
+    stored_parameters,
+    train_thresholds,
+)
 from gradlab.nn.training import evaluate, train_network
-from gradlab.perturbations import BitFlip, Quantize
 from gradlab.perturbations.chain import seed_of
 
-__all__ = ["BIT_WORDS", "TrainedMLP", "clip_thresholds", "hidden_blocks", "mlp_accuracy", "mode_placement",
-           "train_mode"]
+__all__ = ["MODEL_DATA", "TrainedMLP", "TrainedNet", "build_model", "calibrate", "clip_thresholds",
+           "fault_accuracies", "hidden_blocks", "noisy_accuracy", "set_chains", "train_mode"]
 
-#: The stored words bit flips hit (:data:`gradlab.conventions.FLIP_WORDS`): IEEE float32 (ProAct's
-#: model), or 16-bit fixed point with 10 fractional bits (range +-32, step 2^-10: the digits MLP's
-#: weights and activations fit).
-BIT_WORDS = {"float32": BitFlip(format="float32"), "fixed16": BitFlip(format="fixed", total_bits=16, frac_bits=10)}
+#: The data set each model trains on.
+MODEL_DATA = {"mlp": "digits", "fcn": "mnist5k", "convnet": "mnist5k"}
 
 
 @dataclass
-class TrainedMLP:
-    """A trained digits MLP (its chains those of its training) and how it was trained."""
+class TrainedNet:
+    """A trained companion network and how it was trained (``ranges``: QAT's calibrated ranges, else None)."""
 
     net: AnalogNet
     activation: object
     mode: str
-    qat_precision: float
+    model: str
     depth: int
     hidden: int
-    seed: int  # of the initialization, the batch order and the training noise
+    seed: int  # of the initialization, the batch order, dropout and the training noise
+    qat_bits: int = 8
+    ranges: dict | None = None
+
+    @property
+    def data(self) -> Dataset:
+        return load_dataset(MODEL_DATA[self.model])
 
 
-def mode_placement(mode: str, qat_precision: float, *, eta: float = 0.0, flip: BitFlip | None = None,
-                   where: str = "weights") -> Placement:
-    """The chains of a network trained in ``mode``, under layer-output noise ``eta`` and bit flips ``flip``.
-
-    A QAT network rounds its weights and biases, and (after the noise) its hidden pre-activations,
-    to k / ``qat_precision``. Flips hit the (rounded) weights and biases, or each hidden layer's
-    output before the noise.
-    """
-    qat = (Quantize(precision=qat_precision),) if mode == "qat" else ()
-    noise = (RangeGaussian(eta),) if eta > 0 else ()
-    weights, outputs = qat, noise + qat
-    if flip is not None:
-        if where == "weights":
-            weights = weights + (flip,)
-        else:
-            outputs = (flip,) + outputs
-    return Placement(weights=weights, outputs=outputs)
+#: The earlier name (the digits MLP was the only model).
+TrainedMLP = TrainedNet
 
 
-def train_mode(activation, mode: str, *, depth: int, hidden: int, epochs: int, batch: int, lr: float,
-               train_noise: float, qat_precision: float, seed: int) -> TrainedMLP:
-    """Train the digits MLP in ``mode`` (one of :data:`~gradlab.conventions.TRAIN_MODES`) with Adam.
-
-    Networks of one seed start from the same weights and see the same batches and noise draws,
-    whatever their mode or activation.
-    """
-    if mode not in TRAIN_MODES:
-        raise ValueError(f"mode must be one of {', '.join(map(repr, TRAIN_MODES))}, got {mode!r}")
-    eta = train_noise if mode == "noisy" else 0.0
-    net = digits_mlp(activation, depth, hidden, mode_placement(mode, qat_precision, eta=eta), seed=seed)
-    train_network(net, load_dataset("digits"), epochs=epochs, batch=batch, lr=lr, seed=seed)
-    return TrainedMLP(net, activation, mode, qat_precision, depth, hidden, seed)
+def build_model(model: str, activation, *, depth: int = 2, hidden: int = 64, seed: int = 0) -> AnalogNet:
+    """A companion network without chains (see the module docstring; ``depth``, ``hidden`` unused by the ConvNet)."""
+    if model not in COMPANION_MODELS:
+        raise ValueError(f"model must be one of {', '.join(map(repr, COMPANION_MODELS))}, got {model!r}")
+    if model == "mlp":
+        return digits_mlp(activation, depth, hidden, Placement(), seed=seed)
+    if model == "fcn":
+        return paper_fcn([784, *hidden_widths(depth, hidden), 10], activation, placement=Placement(), dropout=0.0,
+                         logit_chain=False, seed=seed)
+    net = paper_convnet(activation, placement=Placement(), seed=seed)
+    for m in net.modules():
+        if isinstance(m, AnalogDropout):
+            m.p = 0.0
+    return net
 
 
 def hidden_blocks(net: AnalogNet) -> list[Block]:
-    """The blocks of ``net`` that end in an activation (the hidden layers of a digits MLP), in order."""
-    return [m for m in net.layers if isinstance(m, Block) and m.activation is not None]
+    """The blocks of ``net`` that end in an activation (its hidden layers), in order."""
+    return clip_blocks(net)
 
 
-def _rebuilt(trained: TrainedMLP, placement: Placement) -> AnalogNet:
-    """The trained weights in a network with other chains, computing in float64.
-
-    Training runs in float32; scoring in float64, so a bit flip acts on the stored float32 word
-    while the arithmetic after it overflows no more than the NumPy lab's did.
-    """
-    net = digits_mlp(trained.activation, trained.depth, trained.hidden, placement, seed=trained.seed)
-    net.load_state_dict(trained.net.state_dict())
-    return net.double()
+def _layer_blocks(net: AnalogNet) -> list[Block]:
+    return [m for m in net.layers if isinstance(m, Block)]
 
 
 @torch.no_grad()
-def clip_thresholds(trained: TrainedMLP, rule: str) -> list | None:
-    """Clipping thresholds per hidden layer, from the activations of the clean network on the training data.
+def calibrate(net: AnalogNet, x: torch.Tensor, *, chunk: int = 500) -> dict:
+    """The ranges of ``net`` on the inputs ``x`` (chains off, dropout off): ``outputs``, each hidden layer's
+    max|z| of its pre-activation z; ``weights``, each layer's max over |w| and |b| (the logits' layer included)."""
+    blocks = hidden_blocks(net)
+    top = [0.0] * len(blocks)
+    hooks = []
+    for i, b in enumerate(blocks):
+        def keep(module, args, z, i=i):
+            top[i] = max(top[i], float(z.abs().max()))
 
-    ``layer``: the largest activation of the layer; ``neuron``: each neuron's largest;
-    ``hybrid`` (ProAct's proposal): per layer, except per neuron in the last hidden layer;
-    ``relu6``: 6 everywhere; ``none``: no clipping (None). ProAct starts from these statistics and
-    then trains the thresholds layer by layer; that progressive fine-tuning is not done here.
-    """
-    if rule not in CLIPPING:
-        raise ValueError(f"rule must be one of {', '.join(map(repr, CLIPPING))}, got {rule!r}")
-    if rule == "none":
-        return None
-    if rule == "relu6":
-        return [6.0] * trained.depth
-    net = _rebuilt(trained, Placement())
+        hooks.append(b.layer.register_forward_hook(keep))
+    was_training, was_noisy = net.training, net.analog.noisy
     net.eval()
-    x, out = load_dataset("digits").x_train.double(), []
-    for module in net.layers:
-        x = module(x)
-        if isinstance(module, Block) and module.activation is not None:
-            per_neuron = rule == "neuron" or (rule == "hybrid" and len(out) == trained.depth - 1)
-            out.append(x.max(0).values if per_neuron else x.max())
-    return out
+    net.analog.noisy = False
+    try:
+        for start in range(0, len(x), chunk):
+            net(x[start : start + chunk])
+    finally:
+        for h in hooks:
+            h.remove()
+        net.train(was_training)
+        net.analog.noisy = was_noisy
+    weights = [max(float(b.layer.weight.abs().max()), float(b.layer.bias.abs().max()) if b.layer.bias is not None
+                   else 0.0) for b in _layer_blocks(net)]
+    return {"outputs": top, "weights": weights}
+
+
+def _bounded(bits: int, r: float) -> BoundedQuantize:
+    r = max(float(r), 1e-6)  # a dead layer still gets a range
+    return BoundedQuantize(bits, -r, r)
+
+
+def set_chains(net: AnalogNet, *, qat: tuple[int, dict] | None = None, eta: float = 0.0, noise_range: str = "sample",
+               scales: list[float] | None = None, flip: WordFlip | None = None) -> None:
+    """Set the chains of ``net`` in place: on each hidden pre-activation flips, then noise, then QAT's quantizer;
+    on each layer's weights and biases QAT's quantizer.
+
+    ``qat=(bits, ranges)`` with ranges from :func:`calibrate`; ``scales`` the calibrated R per hidden
+    layer (``noise_range='calibrated'``).
+    """
+    blocks = hidden_blocks(net)
+    if noise_range == "calibrated" and eta > 0 and (scales is None or len(scales) != len(blocks)):
+        raise ValueError("noise_range='calibrated' needs scales, one calibrated range per hidden layer")
+    for i, b in enumerate(blocks):
+        stages = () if flip is None else (flip,)
+        if eta > 0:
+            stages += (RangeGaussian(eta, noise_range, float(scales[i]) if noise_range == "calibrated" else None),)
+        if qat is not None:
+            stages += (_bounded(qat[0], qat[1]["outputs"][i]),)
+        b.output_chain.stages = stages
+    for j, b in enumerate(_layer_blocks(net)):
+        stages = () if qat is None else (_bounded(qat[0], qat[1]["weights"][j]),)
+        b.layer.chains.weight_chain.stages = stages
+        b.layer.chains.bias_chain.stages = stages
+
+
+def train_mode(activation, mode: str, *, model: str = "mlp", depth: int = 2, hidden: int = 64, epochs: int = 10,
+               batch: int = 64, lr: float = 3e-3, train_noise: float = 0.1, qat_bits: int = 8,
+               noise_range: str = "sample", warmup: int = 2, seed: int = 0) -> TrainedNet:
+    """Train a companion network in ``mode`` (one of :data:`~gradlab.conventions.TRAIN_MODES`) with Adam.
+
+    Networks of one seed start from the same weights and see the same batches, dropout masks and
+    noise draws, whatever their mode or activation. QAT's ranges are calibrated after
+    ``min(warmup, epochs - 1)`` clean epochs, then fixed (module docstring).
+    """
+    if mode not in TRAIN_MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, TRAIN_MODES))}, got {mode!r}")
+    if noise_range not in NOISE_RANGES:
+        raise ValueError(f"noise_range must be one of {', '.join(map(repr, NOISE_RANGES))}, got {noise_range!r}")
+    data = load_dataset(MODEL_DATA[model])
+    net = build_model(model, activation, depth=depth, hidden=hidden, seed=seed)
+    found: dict = {}
+    calibrate_at = min(warmup, epochs - 1)  # 0: on the initial network (a one-epoch run)
+
+    def before_epoch(net: AnalogNet, epoch: int) -> None:
+        if mode == "qat" and epoch == calibrate_at:
+            found["ranges"] = calibrate(net, data.x_train)
+            set_chains(net, qat=(qat_bits, found["ranges"]))
+        elif mode == "noisy" and noise_range == "calibrated":
+            set_chains(net, eta=train_noise, noise_range="calibrated", scales=calibrate(net, data.x_train)["outputs"])
+
+    if mode == "noisy" and noise_range != "calibrated":
+        set_chains(net, eta=train_noise, noise_range=noise_range)
+    train_network(net, data, epochs=epochs, batch=batch, lr=lr, seed=seed,
+                  before_epoch=before_epoch if mode != "clean" else None)
+    return TrainedNet(net, activation, mode, model, depth, hidden, seed, qat_bits, found.get("ranges"))
+
+
+def _rebuilt(trained: TrainedNet, dtype: torch.dtype = torch.float64) -> AnalogNet:
+    """The trained weights in a network without chains, computing in ``dtype`` (float64 where a flipped float32
+    exponent must not overflow; float32 elsewhere: CPU convolutions in float64 are many times slower)."""
+    net = build_model(trained.model, trained.activation, depth=trained.depth, hidden=trained.hidden,
+                      seed=trained.seed)
+    net.load_state_dict(trained.net.state_dict())
+    return net.to(dtype)
 
 
 def _draws_seed(seed) -> int:
     return int(seed_of(tuple(seed) if isinstance(seed, (tuple, list)) else (seed,))) >> 1
 
 
-def mlp_accuracy(trained: TrainedMLP, *, eta: float = 0.0, clip: list | None = None, ber: float = 0.0,
-                 where: str = "weights", word: str = "float32", seed=(0,)) -> float:
-    """Test accuracy under layer-output noise ``eta`` and bit flips at rate ``ber``, activations capped at ``clip``.
+def noisy_accuracy(trained: TrainedNet, eta: float = 0.0, *, noise_range: str = "sample", seed=(0,)) -> float:
+    """Test accuracy of ``trained`` (its QAT quantizers on, if any) under layer-output noise ``eta`` (float32).
 
-    Bit flips (in ``word``, one of :data:`BIT_WORDS`) hit the stored weights and biases
-    (``where='weights'``: one fault pattern, the same for every test image), or every hidden
-    layer's output before its activation (``'activations'``), so a clipped activation bounds what a
-    flipped high-order bit does. ``seed`` (an integer or a tuple of them) draws the noise and the
-    flips: one seed, one fault pattern, whatever ``clip`` is.
+    ``noise_range='calibrated'`` measures each hidden layer's range on the training split of this
+    network first (one constant per layer for the whole test split). ``seed`` draws the noise.
+    """
+    net = _rebuilt(trained, torch.float32)
+    data = trained.data
+    scales = calibrate(net, data.x_train)["outputs"] if noise_range == "calibrated" else None
+    qat = (trained.qat_bits, trained.ranges) if trained.mode == "qat" else None
+    set_chains(net, qat=qat, eta=eta, noise_range=noise_range, scales=scales)
+    net.analog.draws = Draws(_draws_seed(seed))
+    return evaluate(net, data.x_test, data.y_test, noisy=True, step=-1)
+
+
+def clip_thresholds(maxima: list[torch.Tensor], rule: str) -> list | None:
+    """The thresholds of clipping ``rule`` (:data:`~gradlab.conventions.CLIPPING`) from activation statistics.
+
+    ``maxima``: each hidden layer's per-element maxima on the training data
+    (:func:`gradlab.nn.proact.activation_maxima`). ``layer``: the layer's largest activation;
+    ``neuron``: each element's own (per neuron; per C x H x W element in a ConvNet); ``hybrid``
+    (ProAct's proposal) and ``proact``: per layer, except per neuron in the last hidden layer
+    (``proact`` then trains them, :func:`gradlab.nn.proact.train_thresholds`); ``relu6``: 6
+    everywhere; ``none``: no clipping (None).
+    """
+    if rule not in CLIPPING:
+        raise ValueError(f"rule must be one of {', '.join(map(repr, CLIPPING))}, got {rule!r}")
+    if rule == "none":
+        return None
+    if rule == "relu6":
+        return [torch.tensor(6.0, dtype=m.dtype) for m in maxima]
+    last = len(maxima) - 1
+    return [m.clone() if rule == "neuron" or (rule in ("hybrid", "proact") and i == last) else m.max().clone()
+            for i, m in enumerate(maxima)]
+
+
+def fault_accuracies(
+    trained: TrainedNet,
+    rules,
+    *,
+    ber,
+    patterns: int = 20,
+    where: str = "weights",
+    word: str = "fixed32",
+    form: str = "smooth",
+    fault_thresholds: bool = True,
+    proact: dict | None = None,
+    seed=(0,),
+) -> pd.DataFrame:
+    """Test accuracy of ``trained`` clipped by each rule of ``rules`` under ``patterns`` fault patterns per rate.
+
+    Every weight, bias and (``fault_thresholds``) clipping threshold is stored as ``word``; in
+    ``where='weights'`` each bit of that memory flips at rate ``ber`` (one pattern for the whole
+    test split, drawn count first); a pattern's flips in the weights and biases are the same for
+    every rule (paired), its flips in the thresholds are drawn from the rule's own threshold memory.
+    ``where='activations'`` flips the bits of every hidden pre-activation instead (one pattern per
+    pass over the test split). ``proact``: keyword arguments of
+    :func:`~gradlab.nn.proact.train_thresholds` for the ``proact`` rule, and ``images``: how many
+    training images it trains on (the first; all by default). Scoring is in float64 for float32
+    words (a flipped exponent), else in float32.
+    Rows: clipping, ber, patterns, test_accuracy (mean over patterns), accuracy_sd, flips (mean
+    per pattern), threshold_flips (mean), fault_free (accuracy without flips), mean_threshold.
     """
     if where not in FLIP_SITES:
         raise ValueError(f"where must be one of {', '.join(map(repr, FLIP_SITES))}, got {where!r}")
-    flip = dataclasses.replace(BIT_WORDS[word], ber=ber) if ber > 0 else None
-    net = _rebuilt(trained, mode_placement(trained.mode, trained.qat_precision, eta=eta, flip=flip, where=where))
-    for block, bound in zip(hidden_blocks(net), clip if clip is not None else [None] * trained.depth):
-        block.bound = bound
-    net.analog.draws = Draws(_draws_seed(seed))
-    data = load_dataset("digits")
-    return evaluate(net, data.x_test.double(), data.y_test, noisy=True, step=-1)
+    data = trained.data
+    # fixed-point words bound every value (|v| < 2^15): float32 arithmetic serves; a float32 word needs float64
+    base = _rebuilt(trained, torch.float64 if word == "float32" else torch.float32)
+    dtype = next(base.parameters()).dtype
+    x_test, y_test = data.x_test.to(dtype), data.y_test
+    maxima = activation_maxima(base, data.x_train.to(dtype))
+    rows = []
+    for rule in rules:
+        net = copy.deepcopy(base)
+        thresholds = clip_thresholds(maxima, rule)
+        set_clips(net, thresholds, form)
+        if rule == "proact":
+            options = dict(proact or {})
+            n = options.pop("images", len(data.y_train))
+            net32 = copy.deepcopy(net).float()
+            train_thresholds(net32, data.x_train[:n], data.y_train[:n], **options)
+            for b, b32 in zip(clip_blocks(net), clip_blocks(net32)):
+                b.clip.threshold.data.copy_(b32.clip.threshold.data.to(dtype))
+        weights, lams = stored_parameters(net, word, thresholds=fault_thresholds)
+        clips = [b.clip.threshold.reshape(-1) for b in clip_blocks(net) if b.clip is not None]
+        lam_mean = float(torch.cat(clips).mean()) if clips else float("nan")
+        fault_free = evaluate(net, x_test, y_test, noisy=False, step=-1)
+        for k, rate in enumerate(ber):
+            accs, flips, lam_flips = [], [], []
+            for p in range(patterns):
+                if where == "weights":
+                    pos_w = fault_pattern(weights, word, rate, torch.Generator().manual_seed(
+                        _draws_seed((*_tuple(seed), 2, k, p, 0))))
+                    pos_t = fault_pattern(lams, word, rate, torch.Generator().manual_seed(
+                        _draws_seed((*_tuple(seed), 2, k, p, 1))))
+                    flips.append(len(pos_w) + len(pos_t))
+                    lam_flips.append(len(pos_t))
+                    if not flips[-1]:
+                        accs.append(fault_free)
+                        continue
+                    with parameter_faults(weights, word, pos_w), parameter_faults(lams, word, pos_t):
+                        accs.append(evaluate(net, x_test, y_test, noisy=False, step=-1))
+                else:
+                    if rate == 0:
+                        accs.append(fault_free)
+                        continue
+                    set_chains(net, flip=WordFlip(rate, word))
+                    net.analog.draws = Draws(_draws_seed((*_tuple(seed), 3, k, p)))
+                    accs.append(evaluate(net, x_test, y_test, noisy=True, step=-1))
+                    set_chains(net)
+            acc = torch.tensor(accs, dtype=torch.float64)
+            rows.append({"clipping": rule, "ber": rate, "patterns": patterns, "test_accuracy": float(acc.mean()),
+                         "accuracy_sd": float(acc.std()) if patterns > 1 else float("nan"),
+                         "flips": sum(flips) / patterns if flips else float("nan"),
+                         "threshold_flips": sum(lam_flips) / patterns if lam_flips else float("nan"),
+                         "fault_free": fault_free, "mean_threshold": lam_mean})
+    return pd.DataFrame(rows)
+
+
+def _tuple(seed) -> tuple:
+    return tuple(seed) if isinstance(seed, (tuple, list)) else (seed,)

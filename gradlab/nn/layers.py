@@ -218,6 +218,9 @@ class Block(nn.Module):
     ``bound`` (None: unbounded) caps the activation's output, ``min(f(z), bound)``: a number, or a
     tensor that broadcasts over the batch (one threshold per unit: ProAct's clipping thresholds).
     It is not a parameter and not saved with the weights; set it on a trained network.
+    ``clip`` (None: none) is a module applied to the activation's output after that, ProAct's
+    clipped activation with trainable thresholds (:class:`gradlab.nn.proact.Clip`), a submodule
+    once set.
     """
 
     def __init__(self, layer: nn.Module, activation: AnalogActivation | None, *, analog: Analog,
@@ -228,12 +231,15 @@ class Block(nn.Module):
         self.bound: torch.Tensor | float | None = None
         #: A :class:`~gradlab.nn.probes.SiteProbe` while diagnostics watch this block (None otherwise).
         self.probe = None
+        self.clip: nn.Module | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = _activate(self, self.layer(x))
-        if self.activation is None or self.bound is None:
+        if self.activation is None:
             return h
-        return torch.minimum(h, torch.as_tensor(self.bound, dtype=h.dtype, device=h.device))
+        if self.bound is not None:
+            h = torch.minimum(h, torch.as_tensor(self.bound, dtype=h.dtype, device=h.device))
+        return h if self.clip is None else self.clip(h)
 
 
 class ChainedActivation(nn.Module):

@@ -9,7 +9,7 @@ draws of its own (noise stays on at test time, as in the paper's code), and on t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 import torch
@@ -108,6 +108,7 @@ def train_network(
     batch: int = 128,
     lr: float = 1e-3,
     seed: int = 0,
+    before_epoch: Callable[[AnalogNet, int], None] | None = None,
 ) -> pd.DataFrame:
     """Train ``net`` in place; one row per epoch: epoch, train_loss, train_accuracy (both over the epoch's
     batches as they were trained), test_loss and test_accuracy (perturbed network), test_accuracy_clean. The
@@ -116,6 +117,8 @@ def train_network(
     ``control`` is one of :data:`CONTROLS`; the ones that change the network itself (placement,
     logits) are built into ``net`` by its maker (:func:`gradlab.nn.experiment.build_network`),
     the ones that change the training (clean_gradient, the two one-sided noise controls) act here.
+    ``before_epoch(net, epoch)`` (epochs from 0) runs before each epoch's first batch: a caller that
+    changes the network's chains as training goes (a calibration after a warm-up) does it there.
     """
     check_choice("control", control, CONTROLS)
     epochs = check_int("epochs", epochs, minimum=1)
@@ -132,6 +135,9 @@ def train_network(
     rows, step = [], 0
     net.train()
     for epoch in range(epochs):
+        if before_epoch is not None:
+            before_epoch(net, epoch)
+            net.train()
         order = torch.randperm(n, generator=_generator(seed, 1, epoch))
         total_loss = correct = 0.0
         for start in range(0, n, batch):

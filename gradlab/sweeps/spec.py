@@ -76,13 +76,15 @@ QUERIES: dict[str, _Query] = {
     ),
     # The companion experiments (gradlab.experiments.runs): one network per seed, evaluated over whole lists.
     "train_modes": _Query(
-        {"train": "strs", "eval_noise": "grid", "train_noise": "float", "qat_precision": "float", "depth": "int",
-         "hidden": "int", "epochs": "int", "batch": "int", "lr": "float"},
+        {"model": "str", "train": "strs", "eval_noise": "grid", "train_noise": "float", "noise_range": "str",
+         "qat_bits": "int", "warmup": "int", "depth": "int", "hidden": "int", "epochs": "int", "batch": "int",
+         "lr": "float"},
         int_seed=True, one_activation=True,
     ),
     "bitflip_faults": _Query(
-        {"clipping": "strs", "ber": "grid", "where": "strs", "word": "str", "depth": "int", "hidden": "int",
-         "epochs": "int", "batch": "int", "lr": "float"},
+        {"model": "str", "clipping": "strs", "ber": "grid", "patterns": "int", "where": "strs", "word": "str",
+         "form": "str", "fault_thresholds": "bool", "proact_epochs": "int", "proact_images": "int", "depth": "int",
+         "hidden": "int", "epochs": "int", "batch": "int", "lr": "float"},
         int_seed=True, one_activation=True,
     ),
 }
