@@ -156,6 +156,10 @@ def _site_rows(step: int, probes) -> list[tuple]:
     rows = []
     for name, probe in probes.items():
         n = probe.units
+        if n == 0:  # the forward pass did not reach this activation (a branch not taken)
+            rows += [(step, name, "activation", metric, math.nan, math.nan)
+                     for metric in ("grad_error", "kink_crossing", "clamp_fraction", "local_cosine", "local_rel_norm")]
+            continue
         mean = probe.error_sum / n
         var = max(probe.error_sq / n - mean * mean, 0.0) * n / max(n - 1, 1)
         dot, aa, bb, diff = probe.local

@@ -118,13 +118,17 @@ def predict_layer_error(
         for step, x, _ in batches_of(batches, steps):
             state.draws.step = step
             model(x.to(device))
-        recorded = {name: (np.concatenate(p.kept_x), np.concatenate(p.kept_error), p.reference)
-                    for name, p in probes.items()}
+        recorded = {name: (np.concatenate(p.kept_x or [np.empty(0)]), np.concatenate(p.kept_error or [np.empty(0)]),
+                           p.reference) for name, p in probes.items()}
     sites = activation_sites(model)
     start = time.perf_counter()
     rows = []
     for name, (x, d, act) in recorded.items():
         used = chain if chain is not None else _site_chain(sites[name])
+        if x.size == 0:
+            rows.append((name, act.label, str(used), 0, math.nan, math.nan, math.nan, math.nan, "none", math.nan,
+                         False, "no input reached this activation in these batches"))
+            continue
         measured = float(d.mean())
         if used is None:
             rows.append((name, act.label, "a network-only chain", x.size, measured,

@@ -192,3 +192,22 @@ def test_expected_error_interpolates_within_a_hair_of_the_exact_engine_and_keeps
     e, _, _ = expected_error(gl.activation("relu"), tiny, x[:50])
     frame = gl.gradient_error(["relu"], tiny, x[:50], method="exact").set_index("x")
     assert np.allclose(e, frame["mean_abs_error"].loc[x[:50]], atol=1e-15)
+
+
+def test_an_activation_the_forward_pass_does_not_reach_is_reported_not_a_crash():
+    class Skipping(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.used, self.unused, self.out = nn.Linear(20, 8), nn.ReLU(), nn.GELU(), nn.Linear(8, 4)
+
+        def forward(self, x):
+            return self.out(self.used(self.fc(x)))
+
+    amodel = gnn.analogize(Skipping(), gl.analog(0.5, 16))
+    report = gl.gradient_diagnostics(amodel, _toy_batches(1))
+    unused = report[report["layer"] == "unused"]
+    assert len(unused) == 5 and unused["value"].isna().all()
+    assert report[(report["layer"] == "used") & (report["metric"] == "grad_error")]["value"].notna().all()
+    pred = gl.predict_layer_error(amodel, _toy_batches(2)).set_index("layer")
+    assert pred.loc["unused", "units"] == 0 and "no input reached" in pred.loc["unused", "note"]
+    assert pred.loc["used", "agrees"]
