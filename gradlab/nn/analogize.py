@@ -286,7 +286,7 @@ def analogize(
     if not any(r[2] == "converted" for r in rows):
         found = ", ".join(f"{r[0]} ({r[1]})" for r in rows) or "no modules"
         raise ValueError(f"analogize: the model has no Linear, Conv or activation module to convert; found {found}")
-    rows += [(site, function, "functional", "", "called in forward: no module to replace, stays exact")
+    rows += [(f"forward: {site}", function, "functional", "", "called in forward: no module to replace, stays exact")
              for site, function in functional]
     conversion = Conversion(tuple(rows), traced, trace_error)
     problems = conversion.problems()
