@@ -49,7 +49,7 @@ from gradlab.nn.chains import BoundedQuantize, Draws, RangeGaussian, WordFlip
 from gradlab.nn.data import Dataset, load_dataset
 from gradlab.nn.experiment import hidden_widths
 from gradlab.nn.layers import AnalogDropout, Block, Placement
-from gradlab.nn.models import AnalogNet, paper_convnet, paper_fcn
+from gradlab.nn.models import AnalogNet, paper_convnet, paper_fcn, run_clean
 from gradlab.nn.noisy import digits_mlp
 from gradlab.nn.proact import (
     activation_maxima,
@@ -124,23 +124,13 @@ def calibrate(net: AnalogNet, x: torch.Tensor, *, chunk: int = 500) -> dict:
     max|z| of its pre-activation z; ``weights``, each layer's max over |w| and |b| (the logits' layer included)."""
     blocks = hidden_blocks(net)
     top = [0.0] * len(blocks)
-    hooks = []
-    for i, b in enumerate(blocks):
-        def keep(module, args, z, i=i):
-            top[i] = max(top[i], float(z.abs().max()))
 
-        hooks.append(b.layer.register_forward_hook(keep))
-    was_training, was_noisy = net.training, net.analog.noisy
-    net.eval()
-    net.analog.noisy = False
-    try:
-        for start in range(0, len(x), chunk):
-            net(x[start : start + chunk])
-    finally:
-        for h in hooks:
-            h.remove()
-        net.train(was_training)
-        net.analog.noisy = was_noisy
+    def keep(i):
+        def hook(module, args, z):
+            top[i] = max(top[i], float(z.abs().max()))
+        return hook
+
+    run_clean(net, x, [(b.layer, keep(i)) for i, b in enumerate(blocks)], chunk=chunk)
     weights = [max(float(b.layer.weight.abs().max()), float(b.layer.bias.abs().max()) if b.layer.bias is not None
                    else 0.0) for b in _layer_blocks(net)]
     return {"outputs": top, "weights": weights}

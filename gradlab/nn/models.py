@@ -14,7 +14,7 @@ their activation, and the caller's random state is left alone.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import torch
@@ -25,7 +25,7 @@ from gradlab.nn.activations import AnalogActivation
 from gradlab.nn.layers import Analog, AnalogConv2d, AnalogDropout, AnalogLinear, Block, Placement
 from gradlab.perturbations import Chain, Stage
 
-__all__ = ["AnalogNet", "paper_convnet", "paper_fcn"]
+__all__ = ["AnalogNet", "paper_convnet", "paper_fcn", "run_clean"]
 
 
 class AnalogNet(nn.Module):
@@ -38,6 +38,25 @@ class AnalogNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
+
+
+@torch.no_grad()
+def run_clean(net: AnalogNet, x: torch.Tensor, hooks: Sequence[tuple[nn.Module, Callable]], *,
+              chunk: int = 500) -> None:
+    """``net`` on ``x`` in chunks of ``chunk``, clean (no chain, dropout off), with a forward hook on each given
+    module for the run (what calibrations read); the hooks removed and the network's mode restored afterwards."""
+    handles = [module.register_forward_hook(fn) for module, fn in hooks]
+    was_training, was_noisy = net.training, net.analog.noisy
+    net.eval()
+    net.analog.noisy = False
+    try:
+        for start in range(0, len(x), chunk):
+            net(x[start : start + chunk])
+    finally:
+        for h in handles:
+            h.remove()
+        net.train(was_training)
+        net.analog.noisy = was_noisy
 
 
 def _placement(chain, placement: Placement | None) -> Placement:

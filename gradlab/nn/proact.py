@@ -40,7 +40,7 @@ from torch import nn
 from gradlab.conventions import CLIP_FORMS
 from gradlab.nn.chains import flip_positions, flip_words, stored, word_bits
 from gradlab.nn.layers import Block
-from gradlab.nn.models import AnalogNet
+from gradlab.nn.models import AnalogNet, run_clean
 
 __all__ = ["CLIP_FORMS", "PROACT_K", "Clip", "activation_maxima", "clip_blocks", "fault_pattern", "memory_bits",
            "parameter_faults", "set_clips", "stored_parameters", "train_thresholds"]
@@ -83,29 +83,21 @@ def activation_maxima(net: AnalogNet, x: torch.Tensor, *, chunk: int = 500) -> l
     neuron, or per C x H x W element), with the chains off and any clip removed; a layer's maximum is its max."""
     blocks = clip_blocks(net)
     saved = [(b.clip, b.bound) for b in blocks]
-    was_training, was_noisy = net.training, net.analog.noisy
     out: list[torch.Tensor | None] = [None] * len(blocks)
-    hooks = []
-    for i, b in enumerate(blocks):
-        b.clip, b.bound = None, None
 
-        def keep(module, args, h, i=i):
+    def keep(i):
+        def hook(module, args, h):
             m = h.amax(0)
             out[i] = m if out[i] is None else torch.maximum(out[i], m)
+        return hook
 
-        hooks.append(b.register_forward_hook(keep))
-    net.eval()
-    net.analog.noisy = False
+    for b in blocks:
+        b.clip, b.bound = None, None
     try:
-        for start in range(0, len(x), chunk):
-            net(x[start : start + chunk])
+        run_clean(net, x, [(b, keep(i)) for i, b in enumerate(blocks)], chunk=chunk)
     finally:
-        for h in hooks:
-            h.remove()
         for b, (c, bound) in zip(blocks, saved):
             b.clip, b.bound = c, bound
-        net.train(was_training)
-        net.analog.noisy = was_noisy
     return out
 
 
