@@ -56,9 +56,34 @@ def _():
     def exact_errors_of(st):
         return model.error_curve(st)
 
+    def in_background(key, set_state, total, work):
+        """``work(progress)`` in a marimo thread, reported through ``set_state``: key, done and total while it
+        runs, then its frame or its error; it stops at its next progress when its cell re-runs (the settings
+        moved), so the busy cue shows at once and the other views answer meanwhile."""
+        set_state({"key": key, "done": 0, "total": total})
+
+        def run():
+            me = mo.current_thread()
+
+            def progress(done, total):
+                if me.should_exit:
+                    raise Cancelled
+                set_state({"key": key, "done": done, "total": total})
+
+            try:
+                frame = work(progress)
+            except Cancelled:
+                return
+            except Exception as exc:  # shown on the page: a thread has no cell to raise into
+                set_state({"key": key, "error": f"{type(exc).__name__}: {exc}"})
+                return
+            set_state({"key": key, "frame": frame})
+
+        mo.Thread(target=run, daemon=True).start()
+
     # The last settings the page could show: a partial expression (x**) keeps the views they drew.
     memory = {}
-    return (Cancelled, KINK_CHOICES, ROUNDING, charts, curves_of, dataclasses, exact_errors_of, levels_of, math,
+    return (KINK_CHOICES, ROUNDING, charts, curves_of, dataclasses, exact_errors_of, in_background, levels_of, math,
             memory, mo, model, numbers_of, plots, xplots)
 
 
@@ -221,31 +246,12 @@ def _(mo):
 
 
 @app.cell
-def _(Cancelled, dataclasses, mo, model, run_mc, set_mc, settings, window):
+def _(dataclasses, in_background, model, run_mc, set_mc, settings, window):
     # Monte Carlo on its button, in a background thread: the busy cue shows at once, a slider moved
     # meanwhile is answered at once, and a run whose settings moved stops at its next input.
     if run_mc.value and settings is not None:
         _st = dataclasses.replace(settings, window=window.value)
-        set_mc({"key": _st, "done": 0, "total": 21})
-
-        def _run_mc(st=_st):
-            me = mo.current_thread()
-
-            def progress(done, total):
-                if me.should_exit:
-                    raise Cancelled
-                set_mc({"key": st, "done": done, "total": total})
-
-            try:
-                frame = model.mc_points(st, progress=progress)
-            except Cancelled:
-                return
-            except Exception as exc:  # shown on the page: a thread has no cell to raise into
-                set_mc({"key": st, "error": f"{type(exc).__name__}: {exc}"})
-                return
-            set_mc({"key": st, "frame": frame})
-
-        mo.Thread(target=_run_mc, daemon=True).start()
+        in_background(_st, set_mc, 21, lambda progress, st=_st: model.mc_points(st, progress=progress))
     return
 
 
@@ -276,29 +282,12 @@ def _(charts, dataclasses, exact_errors_of, get_mc, mo, model, run_mc, settings,
 
 
 @app.cell
-def _(Cancelled, mo, model, run_depth, set_depth, settings):
+def _(in_background, model, run_depth, set_depth, settings):
     if run_depth.value and settings is not None:
         _depths = (1, 2, 4, 8)
-        set_depth({"key": settings, "done": 0, "total": len(_depths)})
-
-        def _run_depth(st=settings, depths=_depths):
-            me = mo.current_thread()
-
-            def progress(done, total):
-                if me.should_exit:
-                    raise Cancelled
-                set_depth({"key": st, "done": done, "total": total})
-
-            try:
-                frame = model.depth_view(st, depths=depths, progress=progress)
-            except Cancelled:
-                return
-            except Exception as exc:  # shown on the page: a thread has no cell to raise into
-                set_depth({"key": st, "error": f"{type(exc).__name__}: {exc}"})
-                return
-            set_depth({"key": st, "frame": frame})
-
-        mo.Thread(target=_run_depth, daemon=True).start()
+        in_background(settings, set_depth, len(_depths),
+                      lambda progress, st=settings, depths=_depths: model.depth_view(st, depths=depths,
+                                                                                     progress=progress))
     return
 
 
