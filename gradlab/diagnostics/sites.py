@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from gradlab import nn as gnn
+from gradlab._validate import check_int
 
 __all__ = ["activation_sites", "analog_state", "batches_of", "parameter_groups", "watching"]
 
@@ -86,8 +87,6 @@ def watching(model: nn.Module, *, keep: bool = False) -> Iterator[dict[str, gnn.
 
 def batches_of(batches, steps: int | None) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
     """(step, inputs, targets) ``steps`` times from one (inputs, targets) pair or an iterable of them (cycled)."""
-    from gradlab._validate import check_int
-
     single = (isinstance(batches, (tuple, list)) and len(batches) == 2
               and all(isinstance(t, torch.Tensor) for t in batches))
     if single:
