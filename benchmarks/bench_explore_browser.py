@@ -13,7 +13,7 @@ Also: ten presses 40 ms apart, from the first press until the page settles on th
 Reported per control: median and worst over the 20 moves (ms), and the first view's median;
 the machine's load average before and after.
 
-Run: python benchmarks/bench_explore_browser.py [--lesson] [--moves 20] [--window 1600x1100]
+Run: python benchmarks/bench_explore_browser.py [--lesson] [--moves 20] [--window 1600x1100] [--only TEXT]
 (results: benchmarks/README.md).
 """
 from __future__ import annotations
@@ -282,6 +282,8 @@ def main() -> None:
     p.add_argument("--moves", type=int, default=20)
     p.add_argument("--window", default="1600x1100")
     p.add_argument("--screenshot", help="save a screenshot of the page at the end (PNG)")
+    p.add_argument("--only", action="append", default=[], metavar="TEXT",
+                   help="measure only the controls whose label contains TEXT (repeatable)")
     args = p.parse_args()
     width, height = (int(v) for v in args.window.split("x"))
     views, controls = (LESSON_VIEWS, LESSON_CONTROLS) if args.lesson else (EXPLORER_VIEWS, EXPLORER_CONTROLS)
@@ -303,6 +305,8 @@ def main() -> None:
         print(f"{'control':<24}{'median':>8}{'worst':>8}{'best':>8}{'first view':>12}{'last message':>14}"
               f"{'10 presses settle':>19}", flush=True)
         for label, (kind, keys, expected) in controls.items():
+            if args.only and not any(text in label for text in args.only):
+                continue
             element = control_element(driver, kind, label)
             time.sleep(0.3)
             lasts, firsts, kernels, unsettled = [], [], [], 0

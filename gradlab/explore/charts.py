@@ -34,6 +34,8 @@ _CONFIG = {
     "view": {"stroke": "#ddd"},
     "font": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
 }
+#: The colour of a reference curve drawn under the others.
+_REFERENCE = "#a0a0a0"
 # matplotlib line styles of gradlab.plots as SVG dash arrays.
 _DASHES = {"-": [], "--": [6, 3], ":": [1.5, 2.5], "-.": [6, 2, 1.5, 2]}
 
@@ -89,19 +91,36 @@ def _spec(body: dict, title: str | dict | None = None) -> dict:
 
 
 def curves_chart(panels: pd.DataFrame, title: str, points: Sequence[str] = (), width: int = 210,
-                 height: int = 120) -> Chart:
+                 height: int = 120, reference: str | None = None, grid: bool = True) -> Chart:
     """f and f' (rows) per panel (columns), as :func:`gradlab.plots.plot_quantized_family` draws them.
 
     ``panels`` is :func:`gradlab.explore.model.curves`'s frame; panels named in ``points`` hold
-    one random draw per x and are drawn as points, the others as steps.  Sizes in px, per panel.
-    The data goes column by column (x, f, f' as arrays, one data set per panel and activation):
-    a few thousand numbers, not a few thousand records.
+    one random draw per x and are drawn as points, the others as steps.  The panel named
+    ``reference`` (say ``"clean"``) is not drawn on its own but as a thin grey line under every
+    other panel: one panel fewer for the browser to lay out, and the difference in one place.
+    Sizes in px, per panel.  The data goes column by column (x, f, f' as arrays, one data set per
+    panel and activation): a few thousand numbers, not a few thousand records.
     """
     names = list(dict.fromkeys(panels["panel"]))
+    if reference is not None and reference not in names:
+        raise ValueError(f"reference must be one of the panels {names}, got {reference!r}")
     styles = _styles(panels["activation"])
     datasets: dict[str, list[dict]] = {}
+
+    def layer(key: str, part: pd.DataFrame, col: str, mark: dict, y_title: str) -> dict:
+        datasets[key] = [{"x": _numbers(part["x"]), "f": _numbers(part["f"]), "df": _numbers(part["df"])}]
+        return {
+            "data": {"name": key}, "transform": [{"flatten": ["x", "f", "df"]}], "mark": {**mark, "clip": True},
+            "encoding": {
+                "x": {"field": "x", "type": "quantitative", "title": "clean input x" if col == "df" else None,
+                      "axis": {"labels": col == "df", "tickCount": 5}},
+                "y": {"field": col, "type": "quantitative", "title": y_title, "scale": {"zero": False}},
+            },
+        }
+
+    behind = [] if reference is None else list(panels[panels["panel"] == reference].groupby("activation", sort=False))
     columns = []
-    for k, name in enumerate(names):
+    for k, name in enumerate(n for n in names if n != reference):
         sub = panels[panels["panel"] == name]
         clean = bool(np.array_equal(sub["x_input"].to_numpy(), sub["x"].to_numpy()))
         arg = "x" if clean else "x~"
@@ -109,25 +128,17 @@ def curves_chart(panels: pd.DataFrame, title: str, points: Sequence[str] = (), w
                 {"type": "line", "interpolate": "step", "strokeWidth": 1.5})
         rows = []
         for col, label in (("f", f"f({arg})"), ("df", f"f'({arg})")):
-            layers = []
-            for j, (act, part) in enumerate(sub.groupby("activation", sort=False)):
-                key = f"p{k}a{j}"
-                datasets[key] = [{"x": _numbers(part["x"]), "f": _numbers(part["f"]), "df": _numbers(part["df"])}]
-                layers.append({
-                    "data": {"name": key}, "transform": [{"flatten": ["x", "f", "df"]}],
-                    "mark": {**mark, "clip": True, "color": styles[act]["color"]},
-                    "encoding": {
-                        "x": {"field": "x", "type": "quantitative",
-                              "title": "clean input x" if col == "df" else None,
-                              "axis": {"labels": col == "df", "tickCount": 5}},
-                        "y": {"field": col, "type": "quantitative", "title": label, "scale": {"zero": False}},
-                    },
-                })
+            layers = [layer(f"r{j}", part, col, {"type": "line", "color": _REFERENCE, "strokeWidth": 1}, label)
+                      for j, (_, part) in enumerate(behind)]
+            layers += [layer(f"p{k}a{j}", part, col, {**mark, "color": styles[act]["color"]}, label)
+                       for j, (act, part) in enumerate(sub.groupby("activation", sort=False))]
             rows.append({"width": width, "height": height, "layer": layers})
-        head = name + (" (one noise draw per x)" if name in points else "")
+        notes = (["one noise draw per x"] if name in points else []) + ([f"grey: {reference}"] if behind else [])
+        head = name + (f" ({'; '.join(notes)})" if notes else "")
         columns.append({"vconcat": rows, "title": {"text": head, "fontSize": 13, "fontWeight": "normal"},
                         "spacing": 6})
-    return Chart(_spec({"datasets": datasets, "hconcat": columns, "spacing": 14}, title))
+    config = _CONFIG if grid else {**_CONFIG, "axis": {**_CONFIG["axis"], "grid": False}}
+    return Chart({**_spec({"datasets": datasets, "hconcat": columns, "spacing": 14}, title), "config": config})
 
 
 def levels_chart(levels: pd.DataFrame, x0: float, error: float, label: str, width: int = 300,

@@ -44,8 +44,11 @@ def _():
         # Four points per quantization step (257 at P = 256 on the default window), 201 to 801: the
         # browser's drawing time grows with the points, and the staircase needs no more.
         _points = int(min(801, max(201, 8 * st.window * st.precision + 1)))
+        # The clean curve in grey under the hardware's two (two panels, not three: the browser draws
+        # fewer axes), and no grid: what the student reads is the staircase against the curve.
         return charts.curves_chart(model.curves(st, points=_points), f"{st.activation.label}: f and f', clean and "
-                                   "as the hardware sees them", points=["noisy + quantized"], width=190)
+                                   "as the hardware sees them", points=["noisy + quantized"], width=270,
+                                   reference="clean", grid=False)
 
     @functools.lru_cache(maxsize=256)
     def levels_of(st):
@@ -55,6 +58,19 @@ def _():
     @functools.lru_cache(maxsize=256)
     def exact_errors_of(st):
         return model.error_curve(st)
+
+    def error_chart(st, mc):
+        try:
+            exact = exact_errors_of(st)
+        except model.ExactUnsupported:  # said once, above the views
+            exact = model.empty_errors()
+        return charts.error_chart(exact, mc, f"gradient error e(x) on |x| <= {xplots.window_text(st.window)}",
+                                  st.window, width=300, note="no exact curve (see the notice above)")
+
+    # Without Monte Carlo points the chart is the setting's alone: built once (its JSON too).
+    @functools.lru_cache(maxsize=256)
+    def exact_error_chart(st):
+        return error_chart(st, model.empty_errors())
 
     def in_background(key, set_state, total, work):
         """``work(progress)`` in a marimo thread, reported through ``set_state``: key, done and total while it
@@ -83,8 +99,9 @@ def _():
 
     # The last settings the page could show: a partial expression (x**) keeps the views they drew.
     memory = {}
-    return (KINK_CHOICES, ROUNDING, charts, curves_of, dataclasses, exact_errors_of, in_background, levels_of, math,
-            memory, mo, model, numbers_of, plots, xplots)
+    get_problem, set_problem = mo.state(None)
+    return (KINK_CHOICES, ROUNDING, curves_of, dataclasses, error_chart, exact_error_chart, get_problem, in_background,
+            levels_of, math, memory, mo, model, numbers_of, plots, set_problem, xplots)
 
 
 @app.cell
@@ -154,7 +171,7 @@ def _(family, mo, model, noise, noise_by, widgets):
 
 @app.cell
 def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, memory, mo, model, noise, noise_by,
-      precision, rounding, s):
+      precision, rounding, s, set_problem):
     # The window and x are left out on purpose: each view cell takes the one it needs, so moving
     # x redraws only the view of x~, and moving the window leaves that view alone.
     try:
@@ -167,18 +184,40 @@ def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, memory, mo
         )
         settings.activation, settings.chain  # noqa: B018 - what the controls describe must build
         memory["settings"] = settings
-        problem = None
+        _problem = None
     except (ValueError, TypeError) as exc:  # ExpressionError is a ValueError: the parser says what is wrong
         # The views keep the last settings that built; the message says what the field holds.
         settings = memory.get("settings")
-        problem = mo.Html('<div id="gl-problem">' + mo.callout(mo.Html(
+        _problem = ('<div id="gl-problem">' + mo.callout(mo.Html(
             model.problem_html(exc) + "<br><small>The views still show the last valid settings.</small>"),
             kind="danger").text + "</div>")
-    return problem, settings
+    # Through state, and only when it changes: the controls are not sent again at every move.
+    if _problem != memory.get("problem"):
+        memory["problem"] = _problem
+        set_problem(_problem)
+    return (settings,)
+
+
+@app.cell
+def _(activation_controls, get_problem, mo, other_controls):
+    # The controls stay beside the views in marimo's sidebar, a cell of their own: a slider's move
+    # re-sends only the views it changes, not the page.
+    _problem = [] if get_problem() is None else [mo.Html(get_problem())]
+    _left = mo.vstack([activation_controls, *_problem, other_controls], gap=0.8)
+    mo.sidebar(mo.Html(f'<div id="gl-controls">{_left.text}</div>'), width="24rem")
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md("# gradlab explorer: how smoothness decides the gradient error on noisy, quantized hardware")
+    return
 
 
 @app.cell
 def _(dataclasses, math, mo, model, numbers_of, settings, window, xplots):
+    # Each view is its own cell's output, in the order the kernel computes them: the browser draws
+    # one while the kernel computes the next, and a move redraws only the views it changed.
     def _cell(key, label, value, note=""):
         return (f'<div class="gl-stat"><div class="gl-label">{label}</div>'
                 f'<div class="gl-value" id="gl-{key}" data-value="{value}">{value}</div>'
@@ -211,7 +250,8 @@ def _(dataclasses, math, mo, model, numbers_of, settings, window, xplots):
             f'{_style}<div id="gl-header"><b>{model.page_text(_st.activation.label)}</b> under '
             f'<code>{model.page_text(model.chain_text(_st.chain))}</code></div>'
             f'<div class="gl-stats" id="gl-numbers">{_stats}</div>')
-    return exact_note, live, numbers
+    mo.vstack([live, *([exact_note] if exact_note is not None else [])], gap=0.8) if live is not None else None
+    return
 
 
 @app.cell
@@ -220,7 +260,8 @@ def _(curves_of, dataclasses, mo, settings, window):
     if settings is not None:
         _chart = curves_of(dataclasses.replace(settings, window=window.value))
         curves_view = mo.Html(f'<div id="gl-curves">{mo.as_html(_chart).text}</div>')
-    return (curves_view,)
+    curves_view  # noqa: B018 - the cell shows it
+    return
 
 
 @app.cell
@@ -256,19 +297,13 @@ def _(dataclasses, in_background, model, run_mc, set_mc, settings, window):
 
 
 @app.cell
-def _(charts, dataclasses, exact_errors_of, get_mc, mo, model, run_mc, settings, window, xplots):
+def _(dataclasses, error_chart, exact_error_chart, get_mc, mo, model, run_mc, settings, window):
     error_view = None
     if settings is not None:
         _st = dataclasses.replace(settings, window=window.value)
-        try:
-            _exact = exact_errors_of(_st)
-        except model.ExactUnsupported:  # said once, above the views
-            _exact = model.empty_errors()
         _run = get_mc()
         _run = _run if _run.get("key") == _st else {}
-        _mc = _run.get("frame", model.empty_errors())
-        _chart = charts.error_chart(_exact, _mc, f"gradient error e(x) on |x| <= {xplots.window_text(_st.window)}",
-                                    _st.window, width=300, note="no exact curve (see the notice above)")
+        _chart = error_chart(_st, _run["frame"]) if "frame" in _run else exact_error_chart(_st)
         if "error" in _run:
             _cue = mo.callout(mo.Html(model.page_text(f"Monte Carlo stopped: {_run['error']}")), kind="danger")
         elif "done" in _run:
@@ -279,6 +314,12 @@ def _(charts, dataclasses, exact_errors_of, get_mc, mo, model, run_mc, settings,
         error_view = mo.vstack([mo.Html(f'<div id="gl-error">{mo.as_html(_chart).text}</div>'), run_mc, _cue],
                                gap=0.4)
     return (error_view,)
+
+
+@app.cell
+def _(error_view, levels_view, mo):
+    mo.hstack([levels_view, error_view], justify="start", gap=2, wrap=True) if levels_view is not None else None
+    return
 
 
 @app.cell
@@ -310,22 +351,7 @@ def _(get_depth, mo, model, plots, run_depth, settings, xplots):
         else:
             _body = mo.md("")
         depth_view = mo.vstack([_intro, run_depth, _body], gap=0.4)
-    return (depth_view,)
-
-
-@app.cell
-def _(activation_controls, curves_view, depth_view, error_view, exact_note, levels_view, live, mo,
-      other_controls, problem):
-    _left = mo.vstack([activation_controls, *([problem] if problem is not None else []), other_controls], gap=0.8)
-    _left = mo.Html(f'<div id="gl-controls">{_left.text}</div>')
-    _views = (mo.md("") if live is None else
-              mo.vstack([live, *([exact_note] if exact_note is not None else []), curves_view,
-                         mo.hstack([levels_view, error_view], justify="start", gap=2, wrap=True), depth_view],
-                        gap=0.8))
-    mo.vstack([
-        mo.md("# gradlab explorer: how smoothness decides the gradient error on noisy, quantized hardware"),
-        mo.hstack([_left, _views], widths=[1.3, 4], gap=1.5, align="start"),
-    ])
+    depth_view  # noqa: B018 - the cell shows it
     return
 
 
