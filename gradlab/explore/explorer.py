@@ -171,7 +171,7 @@ def _(family, mo, model, noise, noise_by, widgets):
 
 @app.cell
 def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, memory, mo, model, noise, noise_by,
-      precision, rounding, s, set_problem):
+      precision, rounding, s, get_problem, set_problem):
     # The window and x are left out on purpose: each view cell takes the one it needs, so moving
     # x redraws only the view of x~, and moving the window leaves that view alone.
     try:
@@ -192,8 +192,8 @@ def _(clamp, expression, family, i, k, kink, lam, leakage, log_scale, memory, mo
             model.problem_html(exc) + "<br><small>The views still show the last valid settings.</small>"),
             kind="danger").text + "</div>")
     # Through state, and only when it changes: the controls are not sent again at every move.
-    if _problem != memory.get("problem"):
-        memory["problem"] = _problem
+    # (A cell is not re-run by its own setter, so reading the state here is safe.)
+    if _problem != get_problem():
         set_problem(_problem)
     return (settings,)
 
@@ -251,7 +251,7 @@ def _(dataclasses, math, mo, model, numbers_of, settings, window, xplots):
             f'<code>{model.page_text(model.chain_text(_st.chain))}</code></div>'
             f'<div class="gl-stats" id="gl-numbers">{_stats}</div>')
     mo.vstack([live, *([exact_note] if exact_note is not None else [])], gap=0.8) if live is not None else None
-    return
+    return (numbers,)
 
 
 @app.cell

@@ -11,9 +11,10 @@ import gradlab.cli
 def test_explorer_runs_headless_without_a_cell_error():
     pytest.importorskip("marimo", reason="marimo is the optional 'explore' extra")
     from gradlab.explore import explorer
+    from gradlab.explore.model import Settings
 
     _, defs = explorer.app.run()  # marimo's own runner raises the first cell error
-    assert defs["problem"] is None
+    assert defs["get_problem"]() is None and defs["settings"] == Settings()  # the controls start at the defaults
     assert defs["numbers"]["gsd"] == 1.0 and defs["numbers"]["ratio"] == pytest.approx(10.16, abs=0.01)
 
 
