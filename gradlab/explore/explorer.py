@@ -4,10 +4,12 @@ A thin view: every number and curve comes from :mod:`gradlab.explore.model`; the
 Vega-Lite charts the browser draws (:mod:`gradlab.explore.charts`), the depth figure is gradlab's
 matplotlib one.
 
-Speed (issue 22, ``benchmarks/bench_explore_browser.py``): each view cell takes only the controls
-it needs (x feeds the law of x~ alone, the window leaves it alone), each view is computed once per
-setting (cached on the settings: a revisited value costs nothing), and the browser draws the
-charts.  Monte Carlo and the depth experiment run on their buttons in a background thread that
+Speed (issue 22, ``benchmarks/bench_explore_browser.py``): each view is its own cell's output and
+takes only the controls it needs (x feeds the law of x~ alone, the window leaves it alone), so a
+move sends and redraws only the views it changed, the first while the kernel computes the next;
+the controls sit in marimo's sidebar, a cell a slider's move does not re-run; each view is
+computed once per setting (cached on the settings: a revisited value costs nothing), and the
+browser draws the charts.  Monte Carlo and the depth experiment run on their buttons in a background thread that
 reports its progress through state, so a slider moved meanwhile is answered at once.
 """
 

@@ -250,17 +250,9 @@ def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
 
     # A typed expression is parsed safely; what the parser refuses is said beside the field, and a
     # partial expression keeps the last valid views.
-    from selenium.webdriver.support.ui import Select
-
-    family = next(e for e in browser.find_elements(By.CSS_SELECTOR, "marimo-dropdown")
-                  if "activation" in (e.get_attribute("data-label") or ""))
-    Select(family.shadow_root.find_element(By.CSS_SELECTOR, "select")).select_by_visible_text("expression")
-    text = _wait(browser, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "marimo-text")
-                                          if "f(x) =" in (e.get_attribute("data-label") or "")), None),
-                 "the expression field")
+    field = _expression_field(browser)
     _wait(browser, lambda d: "x*tanh(log(1 + exp(x)))" in (_text(d, "#gl-header") or ""), "the expression's views")
     _wait(browser, lambda d: None not in _charts(d).values(), "the expression's charts")
-    field = text.shadow_root.find_element(By.CSS_SELECTOR, "input")
     field.clear()
     field.send_keys("__import__('os').system('true')", Keys.ENTER)
     _wait(browser, lambda d: "ExpressionError" in d.find_element(By.TAG_NAME, "body").text,
@@ -286,16 +278,28 @@ def test_moving_i_takes_the_gsd_from_1_to_0(server, browser, tmp_path):
 
 
 def _expression_field(driver):
+    """Choose the expression family; its text field's input once the page shows it (the controls are
+    drawn again when the family changes: an element found while that happens may be the old one)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
     family = next(e for e in driver.find_elements(By.CSS_SELECTOR, "marimo-dropdown")
                   if "activation" in (e.get_attribute("data-label") or ""))
     Select(family.shadow_root.find_element(By.CSS_SELECTOR, "select")).select_by_visible_text("expression")
-    text = _wait(driver, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "marimo-text")
-                                         if "f(x) =" in (e.get_attribute("data-label") or "")), None),
-                 "the expression field")
-    return text.shadow_root.find_element(By.CSS_SELECTOR, "input")
+
+    def ready(d):
+        try:
+            host = next((e for e in d.find_elements(By.CSS_SELECTOR, "marimo-text")
+                         if "f(x) =" in (e.get_attribute("data-label") or "")), None)
+            field = host.shadow_root.find_element(By.CSS_SELECTOR, "input") if host is not None else None
+            return field if field is not None and field.is_displayed() and field.is_enabled() else None
+        except StaleElementReferenceException:
+            return None
+
+    _wait(driver, ready, "the expression field")
+    time.sleep(0.5)  # the controls drawn again settle
+    return _wait(driver, ready, "the expression field, settled")
 
 
 def test_a_script_typed_as_an_expression_shows_as_text_and_runs_nothing(server, browser):
