@@ -133,10 +133,11 @@ def curves_chart(panels: pd.DataFrame, title: str, points: Sequence[str] = (), w
             layers += [layer(f"p{k}a{j}", part, col, {**mark, "color": styles[act]["color"]}, label)
                        for j, (act, part) in enumerate(sub.groupby("activation", sort=False))]
             rows.append({"width": width, "height": height, "layer": layers})
-        notes = (["one noise draw per x"] if name in points else []) + ([f"grey: {reference}"] if behind else [])
-        head = name + (f" ({'; '.join(notes)})" if notes else "")
+        head = name + (" (one noise draw per x)" if name in points else "")
         columns.append({"vconcat": rows, "title": {"text": head, "fontSize": 13, "fontWeight": "normal"},
                         "spacing": 6})
+    if behind:
+        title = {"text": title, "subtitle": f"grey: {reference}"} if isinstance(title, str) else title
     config = _CONFIG if grid else {**_CONFIG, "axis": {**_CONFIG["axis"], "grid": False}}
     return Chart({**_spec({"datasets": datasets, "hconcat": columns, "spacing": 14}, title), "config": config})
 

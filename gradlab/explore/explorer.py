@@ -212,7 +212,8 @@ def _(activation_controls, get_problem, mo, other_controls):
 
 @app.cell
 def _(mo):
-    mo.md("# gradlab explorer: how smoothness decides the gradient error on noisy, quantized hardware")
+    # A heading of one line: at 1280 x 800 the controls and the f/f' chart share the screen.
+    mo.md("## gradlab explorer: how smoothness decides the gradient error on noisy, quantized hardware")
     return
 
 

@@ -79,6 +79,26 @@ def test_the_curves_chart_draws_the_models_curves():
     assert marks == ["line", "line", "line", "line", "circle", "circle"]  # the random draws as points
 
 
+def test_the_clean_curve_drawn_under_the_hardwares_is_the_clean_panel():
+    st = Settings(family="relu_gelu", i=0.3, precision=64)
+    panels = model.curves(st, points=201)
+    spec = _spec(charts.curves_chart(panels, "t", points=["noisy + quantized"], reference="clean", grid=False))
+    assert [c["title"]["text"] for c in spec["hconcat"]] == ["quantized", "noisy + quantized (one noise draw per x)"]
+    assert spec["title"] == {"text": "t", "subtitle": "grey: clean"} and spec["config"]["axis"]["grid"] is False
+    clean = panels[panels["panel"] == "clean"]
+    for column in spec["hconcat"]:
+        for row in column["vconcat"]:
+            under, over = row["layer"]  # the clean curve first, so the hardware's is drawn over it
+            assert under["mark"]["color"] == "#a0a0a0" and under["data"]["name"] == "r0"
+            assert over["mark"]["color"] != under["mark"]["color"]
+    for col in ("x", "f", "df"):
+        np.testing.assert_allclose(spec["datasets"]["r0"][0][col], clean[col], rtol=1e-6, atol=1e-12)
+    quantized = panels[panels["panel"] == "quantized"]
+    np.testing.assert_allclose(spec["datasets"]["p0a0"][0]["df"], quantized["df"], rtol=1e-6, atol=1e-12)
+    with pytest.raises(ValueError, match=r"reference must be one of the panels .* got 'noisy'"):
+        charts.curves_chart(panels, "t", reference="noisy")
+
+
 def test_the_levels_chart_is_the_exact_law_of_x_tilde():
     st = Settings(family="relu", x0=0.0)
     levels, e = model.level_view(st)
