@@ -318,8 +318,11 @@ def main() -> None:
                 unsettled += not ok
             settle = float("nan")
             if kind == "slider":  # ten presses on, then ten back (a dropdown has too few choices)
-                settle = burst(driver, element, keys[0], expected)
-                burst(driver, element, "ARROW_LEFT" if keys[0] == "ARROW_RIGHT" else "ARROW_RIGHT", expected)
+                # towards the end with more room: presses against an end move nothing
+                now, low, high = (float(element.get_attribute(f"aria-value{a}")) for a in ("now", "min", "max"))
+                there = "ARROW_RIGHT" if high - now >= now - low else "ARROW_LEFT"
+                settle = burst(driver, element, there, expected)
+                burst(driver, element, "ARROW_LEFT" if there == "ARROW_RIGHT" else "ARROW_RIGHT", expected)
             flag = f"  ({unsettled} moves left a view as it was, or did not settle)" if unsettled else ""
             print(f"{label.split('//')[0]:<24}{statistics.median(lasts):8.0f}{max(lasts):8.0f}{min(lasts):8.0f}"
                   f"{statistics.median(firsts):12.0f}{statistics.median(kernels):14.0f}{settle:19.0f}{flag}",

@@ -29,7 +29,7 @@ def _():
 
     from gradlab import plots
     from gradlab.conventions import KINK_CHOICES, ROUNDING
-    from gradlab.explore import charts, model
+    from gradlab.explore import charts, heap, model
     from gradlab.explore import plots as xplots
 
     class Cancelled(Exception):
@@ -102,8 +102,9 @@ def _():
     # The last settings the page could show: a partial expression (x**) keeps the views they drew.
     memory = {}
     get_problem, set_problem = mo.state(None)
-    return (KINK_CHOICES, ROUNDING, curves_of, dataclasses, error_chart, exact_error_chart, get_problem, in_background,
-            levels_of, math, memory, mo, model, numbers_of, plots, set_problem, xplots)
+    heap.freeze()  # the modules' objects live as long as the page: out of the full collections' way
+    return (KINK_CHOICES, ROUNDING, curves_of, dataclasses, error_chart, exact_error_chart, get_problem, heap,
+            in_background, levels_of, math, memory, mo, model, numbers_of, plots, set_problem, xplots)
 
 
 @app.cell
@@ -138,16 +139,19 @@ def _(KINK_CHOICES, ROUNDING, mo, model):
 
 
 @app.cell
-def _(family, kink, mo, model, ranges):
+def _(family, heap, kink, mo, model, ranges):
     # A slider value met for the first time costs its activation's symbolic analysis (30-45 ms):
     # build the chosen family's values in the background, nearest the defaults first; a new
     # family or kink convention stops this and starts again.
     _start = model.Settings()
     _values = {p: sorted(model.slider_values(*ranges[p]), key=lambda v, p=p: abs(v - getattr(_start, p)))
                for p in model.FAMILIES[family.value] if p in ranges}
+    def _prepare():
+        model.prepare(family.value, _values, kink.value, stop=lambda: mo.current_thread().should_exit)
+        heap.freeze()  # the prepared activations live in their cache
+
     if _values:
-        mo.Thread(target=lambda: model.prepare(family.value, _values, kink.value,
-                                               stop=lambda: mo.current_thread().should_exit), daemon=True).start()
+        mo.Thread(target=_prepare, daemon=True).start()
     return
 
 

@@ -21,9 +21,10 @@ def _():
     import marimo as mo
 
     from gradlab import plots
-    from gradlab.explore import charts, lessons, model
+    from gradlab.explore import charts, heap, lessons, model
     from gradlab.explore import plots as xplots
 
+    heap.freeze()  # the modules' objects live as long as the page: out of the full collections' way
     S = {s.key: s for s in lessons.SECTIONS}
 
     def verdict(check):
@@ -59,18 +60,19 @@ def _():
 
     mo.md("# Why activation smoothness matters on noisy, quantized hardware\n\n"
           "Five short steps. Each ends with a question: move its controls until the page says ✓.")
-    return (S, curves_of, dataclasses, errors_of, figure, header, lessons, mo, model, numbers_of, plots,
+    return (S, curves_of, dataclasses, errors_of, figure, header, heap, lessons, mo, model, numbers_of, plots,
             section_view, verdict, xplots)
 
 
 @app.cell
-def _(mo, model):
+def _(heap, mo, model):
     # The sliders' values met for the first time cost their activation's symbolic analysis: build
     # those of sections 2 and 4 in the background while the student reads section 1.
     def _prepare():
         stop = mo.current_thread
         model.prepare("gelu", {"s": model.slider_values(0.5, 5, 0.25)}, stop=lambda: stop().should_exit)
         model.prepare("relu_gelu", {"i": model.slider_values(0, 1, 0.05)}, stop=lambda: stop().should_exit)
+        heap.freeze()  # the prepared activations live in their cache
 
     mo.Thread(target=_prepare, daemon=True).start()
     return
