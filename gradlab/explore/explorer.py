@@ -129,7 +129,7 @@ def _(KINK_CHOICES, ROUNDING, mo, model):
     window = mo.ui.slider(steps=list(model.WINDOWS), value=1 / 16, label="window w", show_value=True)
     # Short labels, and no input box beside x: either would wrap the label at 1280 px.
     x0 = mo.ui.slider(-0.25, 0.25, 0.0005, value=0.0, label="input x", show_value=True)
-    # The layout cell reaches the controls through this dict, so it re-runs only when the choices
+    # The controls cell reaches the controls through this dict, so it re-runs only when the choices
     # that change the layout move, not on every slider step (which would redraw a slider mid-drag).
     widgets = {"i": i, "s": s, "lam": lam, "k": k, "expression": expression, "kink": kink,
                "leakage": leakage, "log_scale": log_scale, "precision": precision, "rounding": rounding,
@@ -139,7 +139,7 @@ def _(KINK_CHOICES, ROUNDING, mo, model):
 
 
 @app.cell
-def _(family, heap, kink, mo, model, ranges):
+def _(KINK_CHOICES, family, heap, kink, mo, model, ranges):
     # A slider value met for the first time costs its activation's symbolic analysis (30-45 ms):
     # build the chosen family's values in the background, nearest the defaults first; a new
     # family or kink convention stops this and starts again.
@@ -147,11 +147,13 @@ def _(family, heap, kink, mo, model, ranges):
     _values = {p: sorted(model.slider_values(*ranges[p]), key=lambda v, p=p: abs(v - getattr(_start, p)))
                for p in model.FAMILIES[family.value] if p in ranges}
     def _prepare():
-        model.prepare(family.value, _values, kink.value, stop=lambda: mo.current_thread().should_exit)
+        _stop = lambda: mo.current_thread().should_exit  # noqa: E731
+        if family.value != "expression":  # the other kink conventions first: a few, each a move away
+            model.prepare_kinks(family.value, [c for c in KINK_CHOICES if c != kink.value], stop=_stop)
+        model.prepare(family.value, _values, kink.value, stop=_stop)
         heap.freeze()  # the prepared activations live in their cache
 
-    if _values:
-        mo.Thread(target=_prepare, daemon=True).start()
+    mo.Thread(target=_prepare, daemon=True).start()
     return
 
 

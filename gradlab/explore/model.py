@@ -201,12 +201,29 @@ def prepare(family: str, values: dict[str, Sequence[float]], kink: str = "autogr
         for v in choices:
             if stop():
                 return built
-            params = {p: (v if p == name else getattr(defaults, p)) for p in FAMILIES[family]}
-            act = explorer_activation(family, kink, **params)
-            with _BUILD:  # the symbolic numbers the page shows, and the NumPy code, are made on first use
-                act.gsd, act.smoothness, act.kinks(), act.df(0.0)  # noqa: B018
+            _build(family, kink, {p: (v if p == name else getattr(defaults, p)) for p in FAMILIES[family]})
             built += 1
     return built
+
+
+def prepare_kinks(family: str, kinks: Sequence[str], stop: Callable[[], bool] = lambda: False) -> int:
+    """Build (and cache) ``family``'s activation at its default parameters under each kink convention
+    in ``kinks``, as :func:`prepare` does: a move of the kink control then costs no analysis.
+    Returns how many were built."""
+    defaults = Settings()
+    built = 0
+    for kink in kinks:
+        if stop():
+            break
+        _build(family, kink, {p: getattr(defaults, p) for p in FAMILIES[family]})
+        built += 1
+    return built
+
+
+def _build(family: str, kink: str, params: dict[str, float]) -> None:
+    act = explorer_activation(family, kink, **params)
+    with _BUILD:  # the symbolic numbers the page shows, and the NumPy code, are made on first use
+        act.gsd, act.smoothness, act.kinks(), act.df(0.0)  # noqa: B018
 
 
 def make_chain(

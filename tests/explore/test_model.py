@@ -234,3 +234,12 @@ def test_slider_values_are_prepared_and_met_again_as_the_same_key():
     assert model._explorer_activation.cache_info().hits == before + 1  # built by prepare, not again
     assert act.gsd == pytest.approx(0.9, abs=1e-15)
     assert model.prepare("relu_silu", {"i": values}, stop=lambda: True) == 0
+
+
+def test_the_kink_conventions_are_prepared_at_the_defaults():
+    assert model.prepare_kinks("relu", ["left", "right"]) == 2
+    before = model._explorer_activation.cache_info().hits
+    left, right = model.explorer_activation("relu", "left"), model.explorer_activation("relu", "right")
+    assert model._explorer_activation.cache_info().hits == before + 2
+    assert (left.df(0.0), right.df(0.0)) == (0.0, 1.0)
+    assert model.prepare_kinks("relu", ["left"], stop=lambda: True) == 0
