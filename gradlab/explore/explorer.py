@@ -24,6 +24,7 @@ def _():
     import dataclasses
     import functools
     import math
+    import time
 
     import marimo as mo
 
@@ -104,7 +105,7 @@ def _():
     get_problem, set_problem = mo.state(None)
     heap.freeze()  # the modules' objects live as long as the page: out of the full collections' way
     return (KINK_CHOICES, ROUNDING, curves_of, dataclasses, error_chart, exact_error_chart, get_problem, heap,
-            in_background, levels_of, math, memory, mo, model, numbers_of, plots, set_problem, xplots)
+            in_background, levels_of, math, memory, mo, model, numbers_of, plots, set_problem, time, xplots)
 
 
 @app.cell
@@ -139,15 +140,22 @@ def _(KINK_CHOICES, ROUNDING, mo, model):
 
 
 @app.cell
-def _(KINK_CHOICES, family, heap, kink, mo, model, ranges):
+def _(KINK_CHOICES, family, heap, kink, mo, model, ranges, time):
     # A slider value met for the first time costs its activation's symbolic analysis (30-45 ms):
     # build the chosen family's values in the background, nearest the defaults first; a new
     # family or kink convention stops this and starts again.
     _start = model.Settings()
     _values = {p: sorted(model.slider_values(*ranges[p]), key=lambda v, p=p: abs(v - getattr(_start, p)))
                for p in model.FAMILIES[family.value] if p in ranges}
+
     def _prepare():
         _stop = lambda: mo.current_thread().should_exit  # noqa: E731
+        # After a pause: the move that started this (a new family or kink) is drawn first, and a
+        # quick run of moves on the kink control does not share the kernel's time with this thread.
+        for _ in range(20):
+            if _stop():
+                return
+            time.sleep(0.05)
         if family.value != "expression":  # the other kink conventions first: a few, each a move away
             model.prepare_kinks(family.value, [c for c in KINK_CHOICES if c != kink.value], stop=_stop)
         model.prepare(family.value, _values, kink.value, stop=_stop)
