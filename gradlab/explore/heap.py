@@ -16,7 +16,8 @@ import gc
 __all__ = ["freeze"]
 
 
-def freeze() -> int:
-    """Freeze every object alive now (:func:`gc.freeze`); returns how many the permanent generation holds."""
+def freeze() -> None:
+    """Freeze every object alive now (:func:`gc.freeze`); ``gc.get_freeze_count()`` says how many are frozen.
+
+    Returns None, so that as a cell's last line it shows nothing."""
     gc.freeze()
-    return gc.get_freeze_count()

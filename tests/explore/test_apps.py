@@ -13,7 +13,11 @@ def test_explorer_runs_headless_without_a_cell_error():
     from gradlab.explore import explorer
     from gradlab.explore.model import Settings
 
-    _, defs = explorer.app.run()  # marimo's own runner raises the first cell error
+    outputs, defs = explorer.app.run()  # marimo's own runner raises the first cell error
+    # What the page shows, cell by cell: the sidebar, the heading, the numbers, f/f', x~ and e(x),
+    # depth; every other cell only computes (a stray value would print at the top of the page).
+    shown = [type(o).__name__ for o in outputs if o is not None]
+    assert shown == ["sidebar", "_md", "_FlexContainerHtml", "Html", "_FlexContainerHtml", "_FlexContainerHtml"]
     assert defs["get_problem"]() is None and defs["settings"] == Settings()  # the controls start at the defaults
     assert defs["numbers"]["gsd"] == 1.0 and defs["numbers"]["ratio"] == pytest.approx(10.16, abs=0.01)
 
