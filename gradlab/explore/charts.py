@@ -108,7 +108,8 @@ def curves_chart(panels: pd.DataFrame, title: str, points: Sequence[str] = (), w
     datasets: dict[str, list[dict]] = {}
 
     def layer(key: str, part: pd.DataFrame, col: str, mark: dict, y_title: str) -> dict:
-        datasets[key] = [{"x": _numbers(part["x"]), "f": _numbers(part["f"]), "df": _numbers(part["df"])}]
+        if key not in datasets:  # one data set for both rows (and, for the reference, every panel)
+            datasets[key] = [{"x": _numbers(part["x"]), "f": _numbers(part["f"]), "df": _numbers(part["df"])}]
         return {
             "data": {"name": key}, "transform": [{"flatten": ["x", "f", "df"]}], "mark": {**mark, "clip": True},
             "encoding": {

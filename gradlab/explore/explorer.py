@@ -9,8 +9,9 @@ takes only the controls it needs (x feeds the law of x~ alone, the window leaves
 move sends and redraws only the views it changed, the first while the kernel computes the next;
 the controls sit in marimo's sidebar, a cell a slider's move does not re-run; each view is
 computed once per setting (cached on the settings: a revisited value costs nothing), and the
-browser draws the charts.  Monte Carlo and the depth experiment run on their buttons in a background thread that
-reports its progress through state, so a slider moved meanwhile is answered at once.
+browser draws the charts.  Monte Carlo and the depth experiment run on their buttons in a
+background thread that reports its progress through state, so a slider moved meanwhile is
+answered at once.
 """
 
 import marimo

@@ -53,6 +53,7 @@ __all__ = [
     "mc_points",
     "page_text",
     "prepare",
+    "prepare_kinks",
     "problem_html",
     "slider_values",
 ]
