@@ -162,6 +162,21 @@ def _point(df, **axes):
     return df[mask].drop(columns=list(axes)).reset_index(drop=True)
 
 
+def test_a_query_column_that_says_otherwise_than_its_axis_is_kept(monkeypatch):
+    # The companion ConvNet's rows say depth 6 under a depth axis of 2: the row is about a 6-layer net.
+    real = gl.error_near_zero
+
+    def fixed_samples(*args, **kwargs):
+        frame = real(*args, **kwargs)
+        return frame.assign(samples=1000 if kwargs["samples"] == 4000 else kwargs["samples"])
+
+    monkeypatch.setattr(gl, "error_near_zero", fixed_samples)
+    df = gl.sweep({"query": "error_near_zero", "activations": ["relu"], "width": [1 / 64], "points": 5,
+                   "samples": [2000, 4000], "chain": {"leakage": 0.5}}, cache=False, progress=False)
+    assert list(df.columns).count("samples") == 1 and df.columns[0] == "samples"
+    assert df["samples"].tolist() == [2000, 1000]  # the axis value where it agrees, the query's where not
+
+
 def test_every_query_can_be_swept():
     chain = {"leakage": [0.1, 0.5]}
     near = gl.sweep({"query": "error_near_zero", "activations": ["relu"], "width": [1 / 64, 1 / 4], "points": 5,

@@ -89,7 +89,9 @@ def run_point(spec: Spec, index: tuple[int, ...]) -> pd.DataFrame:
     """The query's table at one grid point, with the point's axis values as its first columns.
 
     A query column that repeats an axis (the ``samples`` of gradient_error, the ``width`` of
-    depth_error) is dropped: the axis column holds the same value.
+    depth_error) is dropped where it holds the axis value; where a number differs, it says what
+    the row is about and takes the axis column's place (the companion ConvNet's fixed 6 layers
+    under a ``depth`` axis that only the MLPs use).
     """
     import gradlab as gl
     from gradlab.perturbations.chain import seed_of
@@ -108,10 +110,18 @@ def run_point(spec: Spec, index: tuple[int, ...]) -> pd.DataFrame:
         frame = pd.concat([query(a, chain, *positional, **kwargs) for a in acts], ignore_index=True)
     else:
         frame = query(acts, chain, *positional, **kwargs)
-    frame = frame.drop(columns=[c for c in point if c in frame.columns])
+    own = [c for c in point if c in frame.columns and _differs(frame[c], point[c])]
+    frame = frame.drop(columns=[c for c in point if c in frame.columns and c not in own])
     for pos, (name, value) in enumerate(point.items()):
-        frame.insert(pos, name, _cell(value))
+        frame.insert(pos, name, frame.pop(name) if name in own else _cell(value))
     return frame
+
+
+def _differs(column: pd.Series, value) -> bool:
+    """Whether a query's numeric column holds another number than the axis value anywhere."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not pd.api.types.is_numeric_dtype(column):
+        return False
+    return bool((column.to_numpy(dtype=float) != float(value)).any())
 
 
 def _numba_threads(client) -> dict[str, int]:
